@@ -1,0 +1,181 @@
+/**
+ * The one module that opens sockets: every `Deno.listen` / `Deno.connect`
+ * of Pants is here, so channels can be tested with fakes and error messages
+ * about addresses and permissions are written once.
+ *
+ * @module
+ */
+
+import { formatAddress, hostPort, type ResolvedAddress } from "./address.ts";
+import { ListenError, StreamConnectError } from "./errors.ts";
+
+/** What a stream needs of a connection (a subset of `Deno.Conn`). */
+export interface Transport {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  close(): void;
+  closeWrite(): Promise<void>;
+  readonly localAddr: Deno.Addr;
+  readonly remoteAddr: Deno.Addr;
+}
+
+/** What a server needs of a listener (a subset of `Deno.Listener`). */
+export interface Acceptor {
+  accept(): Promise<Transport>;
+  close(): void;
+  readonly addr: Deno.Addr;
+}
+
+/** Options for {@linkcode listenStream}. */
+export interface StreamListenOptions {
+  /** Length of the kernel's queue of connections not yet accepted. */
+  backlog?: number;
+  /** Set `SO_REUSEPORT` (Linux), so several processes can listen on one port. */
+  reusePort?: boolean;
+}
+
+function permissionHint(error: unknown, address: ResolvedAddress, hostname?: string): string {
+  if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  if (address.transport === "unix") {
+    return `permission denied: run with --allow-read=${address.path} --allow-write=${address.path}` +
+      ` --allow-net=unix:${address.path}`;
+  }
+  return `permission denied: run with --allow-net=${hostPort(hostname ?? "0.0.0.0", address.port)}`;
+}
+
+function listenError(error: unknown, address: ResolvedAddress, hostname?: string): ListenError {
+  const where = address.transport === "unix"
+    ? address.path
+    : hostPort(hostname ?? "0.0.0.0", address.port);
+  let what = permissionHint(error, address, hostname);
+  if (error instanceof Deno.errors.AddrInUse) {
+    what = "the address is already in use: stop the other server or choose another port";
+  } else if (error instanceof Deno.errors.AddrNotAvailable) {
+    what = "the address is not available on this machine";
+  }
+  return new ListenError(`Cannot listen on ${where}: ${what}`, { cause: error });
+}
+
+function netGranted(host: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "net", host }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function listenTcp(hostname: string, port: number, options: StreamListenOptions): Deno.Listener {
+  return Deno.listen({
+    transport: "tcp",
+    hostname,
+    port,
+    tcpBacklog: options.backlog,
+    reusePort: options.reusePort,
+  } as Deno.TcpListenOptions & { transport: "tcp" });
+}
+
+/**
+ * A port alone listens on all interfaces, IPv4 and IPv6, through one
+ * dual-stack `::` socket when `--allow-net` permits `[::]:port`; otherwise (for
+ * example with `--allow-net=0.0.0.0:4040`, or no IPv6) on `0.0.0.0`.
+ */
+function listenAnyHost(port: number, options: StreamListenOptions): Deno.Listener {
+  if (netGranted(hostPort("::", port))) {
+    try {
+      return listenTcp("::", port, options);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
+    }
+  }
+  return listenTcp("0.0.0.0", port, options);
+}
+
+async function isStaleUnixSocket(path: string): Promise<boolean> {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    return false;
+  }
+  if (!info.isSocket) return false;
+  try {
+    const probe = await Deno.connect({ transport: "unix", path });
+    probe.close();
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.ConnectionRefused;
+  }
+}
+
+/**
+ * Listens for stream connections.
+ *
+ * A Unix socket file left behind by a killed process (a socket nothing
+ * accepts on) is replaced; a live socket or any other file is never removed.
+ *
+ * @throws {ListenError} With the address and the flag that would allow it.
+ */
+export async function listenStream(
+  address: ResolvedAddress,
+  options: StreamListenOptions = {},
+): Promise<Acceptor> {
+  if (address.transport === "unix") {
+    try {
+      return Deno.listen({ transport: "unix", path: address.path });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse) || !(await isStaleUnixSocket(address.path))) {
+        throw listenError(error, address);
+      }
+    }
+    try {
+      Deno.removeSync(address.path);
+      return Deno.listen({ transport: "unix", path: address.path });
+    } catch (error) {
+      throw listenError(error, address);
+    }
+  }
+  try {
+    return address.hostname === undefined
+      ? listenAnyHost(address.port, options)
+      : listenTcp(address.hostname, address.port, options);
+  } catch (error) {
+    throw listenError(error, address, address.hostname);
+  }
+}
+
+/**
+ * Connects a stream. A port alone connects to `localhost`.
+ *
+ * @throws {StreamConnectError} With the Deno error as `cause`.
+ */
+export async function connectStream(address: ResolvedAddress): Promise<Transport> {
+  try {
+    if (address.transport === "unix") {
+      return await Deno.connect({ transport: "unix", path: address.path });
+    }
+    const conn = await Deno.connect({
+      hostname: address.hostname ?? "localhost",
+      port: address.port,
+    });
+    conn.setNoDelay(true);
+    return conn;
+  } catch (error) {
+    const target = address.transport === "unix"
+      ? address
+      : { ...address, hostname: address.hostname ?? "localhost" };
+    let what = permissionHint(error, target, target.transport === "tcp" ? target.hostname : undefined);
+    if (error instanceof Deno.errors.ConnectionRefused) what = "connection refused";
+    return Promise.reject(
+      new StreamConnectError(`Cannot connect to ${formatAddress(target)}: ${what}`, {
+        cause: error,
+      }),
+    );
+  }
+}
+
+/** Applies per-connection options to an accepted TCP connection. */
+export function tuneAccepted(conn: Transport): void {
+  (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+}

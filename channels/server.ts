@@ -1,0 +1,255 @@
+/**
+ * `Server`: listens, and wraps each accepted connection in its
+ * `ConnectionClass`.
+ *
+ * @module
+ */
+
+import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
+import { Channel, type ChannelOptions, reportError } from "./channel.ts";
+import type { ListenError } from "./errors.ts";
+import { Stream } from "./stream.ts";
+import { adopt, begin, forget } from "./_symbols.ts";
+import { type Acceptor, listenStream, type StreamListenOptions, tuneAccepted } from "./_socket.ts";
+
+/** A `Stream` subclass a server can instantiate for each connection. */
+export type StreamClass<S extends Stream = Stream> = new (options?: ChannelOptions) => S;
+
+/** Options for `new Server({ ... })`. */
+export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions {
+  /**
+   * The class wrapping each accepted connection.
+   *
+   * @default {Stream}
+   */
+  ConnectionClass?: StreamClass<S>;
+}
+
+/** Options for `Server.listen()`. */
+export interface ListenOptions extends StreamListenOptions {}
+
+type State = "idle" | "starting" | "listening" | "closed";
+
+/**
+ * Listens for connections and wraps each in a `ConnectionClass` instance,
+ * kept in `channels` while it is open.
+ *
+ * The connection class comes from the constructor, from a `ConnectionClass`
+ * field of a subclass, or from a static `ConnectionClass`.
+ *
+ * A port alone listens on all interfaces, IPv4 and IPv6 (a dual-stack `::`
+ * socket when `--allow-net` permits it, else `0.0.0.0`). Unix sockets need
+ * `--allow-read`, `--allow-write` on the path and `--allow-net=unix:<path>`;
+ * a socket file left by a killed server is replaced, a live one never.
+ *
+ * @example A line chat server
+ * ```ts
+ * import { engine, Server, Stream } from "@pants/pants";
+ *
+ * class Line extends Stream {
+ *   override onConnect(): void {
+ *     this.readDelimiter = "\n";
+ *   }
+ *   override onRead(line: Uint8Array): void {
+ *     (this.server as Chat).writeToAll(line);
+ *   }
+ * }
+ * class Chat extends Server {
+ *   override ConnectionClass = Line;
+ *   writeToAll(line: Uint8Array): void {
+ *     for (const stream of this.channels.values()) {
+ *       if (stream.connected) stream.write(line), stream.write("\n");
+ *     }
+ *   }
+ * }
+ * new Chat().listen(4040);
+ * engine.start();
+ * ```
+ */
+export class Server<S extends Stream = Stream> extends Channel {
+  /** Always `"server"`. */
+  readonly kind = "server" as const;
+  /** The class wrapping each accepted connection. */
+  ConnectionClass?: StreamClass<S>;
+  /** The open streams this server accepted, by `id`. */
+  readonly channels: Map<number, S> = new Map();
+  /**
+   * The most open streams at once; connections beyond it are accepted and
+   * closed at once.
+   *
+   * @default {Infinity}
+   */
+  maxConnections = Infinity;
+
+  #state: State = "idle";
+  #acceptor: Acceptor | null = null;
+  #address: Deno.Addr | null = null;
+
+  /**
+   * Creates a server.
+   *
+   * @param options The connection class, or `{ ConnectionClass, engine }`.
+   */
+  constructor(options?: StreamClass<S> | ServerOptions<S>) {
+    const settings = typeof options === "function" ? { ConnectionClass: options } : options ?? {};
+    super(settings);
+    if (settings.ConnectionClass !== undefined) this.ConnectionClass = settings.ConnectionClass;
+  }
+
+  /** Whether the server is closed. */
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Whether the server is listening. */
+  get listening(): boolean {
+    return this.#state === "listening";
+  }
+
+  /** The address listened on (with the real port when listening on port 0), once listening. */
+  get address(): Deno.Addr | null {
+    return this.#address;
+  }
+
+  /** Called once the server listens. */
+  onListen(): void {}
+
+  /**
+   * Called when listening fails (address in use, not permitted). The default
+   * logs the error and closes the server.
+   *
+   * @param error Why; the message names the address and the flag that would allow it.
+   */
+  onListenError(error: ListenError): void {
+    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    this.close();
+  }
+
+  /**
+   * Called for each accepted stream, before its `onConnect()`.
+   *
+   * @param _stream The new stream.
+   */
+  onAccept(_stream: S): void {}
+
+  /**
+   * Starts listening once the engine runs. `onListen()` or `onListenError()`
+   * follows.
+   *
+   * @param address A port (all interfaces), `[host, port]`, `{ hostname, port }`,
+   * or a Unix socket path.
+   * @param options `backlog` (the kernel's accept queue) and `reusePort`.
+   * @returns This server.
+   * @throws {TypeError} For an invalid address.
+   * @throws {Error} If the server already listens or is closed.
+   */
+  listen(address: AddressInput, options: ListenOptions = {}): this {
+    const resolved = resolveAddress(address);
+    if (this.#state !== "idle") {
+      throw new Error(`Cannot listen: the server is already ${this.#state}; create a new server`);
+    }
+    this.#state = "starting";
+    this.engine.attach(this);
+    this.engine.whenRunning(() => {
+      if (this.#state !== "starting") return;
+      listenStream(resolved, options).then(
+        (acceptor) => {
+          if (this.#state !== "starting") return acceptor.close();
+          this.#acceptor = acceptor;
+          this.#address = normalizeAddr(acceptor.addr);
+          this.#state = "listening";
+          try {
+            this.onListen();
+          } catch (error) {
+            reportError(this, error);
+          }
+          if (this.#state === "listening") void this.#acceptLoop(acceptor);
+        },
+        (error: ListenError) => {
+          if (this.#state !== "starting") return;
+          try {
+            this.onListenError(error);
+          } catch (thrown) {
+            reportError(this, thrown);
+          }
+        },
+      );
+    });
+    return this;
+  }
+
+  async #acceptLoop(acceptor: Acceptor): Promise<void> {
+    while (this.#state === "listening") {
+      let transport;
+      try {
+        transport = await acceptor.accept();
+      } catch (error) {
+        if (this.#state !== "listening") return;
+        if (error instanceof Deno.errors.BadResource) return this.close();
+        reportError(this, error);
+        continue;
+      }
+      if (this.#state !== "listening" || this.channels.size >= this.maxConnections) {
+        transport.close();
+        continue;
+      }
+      tuneAccepted(transport);
+      this.#adopt(transport);
+    }
+  }
+
+  #adopt(transport: Parameters<Stream[typeof adopt]>[0]): void {
+    const ConnectionClass = this.ConnectionClass ??
+      (this.constructor as { ConnectionClass?: StreamClass<S> }).ConnectionClass ??
+      (Stream as StreamClass<S>);
+    let stream: S;
+    try {
+      stream = new ConnectionClass({ engine: this.engine });
+    } catch (error) {
+      transport.close();
+      reportError(this, error);
+      return;
+    }
+    this.channels.set(stream.id, stream);
+    stream[adopt](transport, this);
+    try {
+      this.onAccept(stream);
+    } catch (error) {
+      reportError(this, error);
+    }
+    stream[begin]();
+  }
+
+  /** A closed stream leaves `channels`. */
+  [forget](stream: Stream): void {
+    this.channels.delete(stream.id);
+  }
+
+  /**
+   * Stops listening. Open streams stay open; close them yourself, or use
+   * `engine.stop()`. `onClose()` follows in a later iteration.
+   */
+  close(): void {
+    if (this.#state === "closed") return;
+    const wasOpen = this.#state !== "idle";
+    this.#state = "closed";
+    if (this.#acceptor !== null) {
+      try {
+        this.#acceptor.close();
+      } catch {
+        // Already closed.
+      }
+      this.#acceptor = null;
+    }
+    this.engine.detach(this);
+    if (wasOpen) this.engine.queueClose(() => this.#notifyClose());
+  }
+
+  #notifyClose(): void {
+    try {
+      this.onClose();
+    } catch (error) {
+      reportError(this, error);
+    }
+  }
+}

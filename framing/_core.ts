@@ -1,0 +1,110 @@
+/**
+ * The contract between streams and the framing core.
+ *
+ * Two implementations exist: the WebAssembly core (`wasm/framing.ts`, used
+ * in production) and a plain TypeScript reference (`framing/_reference.ts`,
+ * the test oracle). One spec suite runs against both.
+ *
+ * Only numbers cross this boundary on the hot path: a stream sets its rule
+ * once (`setRule`) and then calls `append` / `scan` / `consume` with ids and
+ * lengths. Frame boundaries come back in the `frames` array.
+ *
+ * @module
+ */
+
+/** One step of a length-prefixed record: `fixed` bytes, then an optional length prefix. */
+export interface RecordStep {
+  /** Bytes of fixed size before the prefix (may be 0). */
+  readonly fixed: number;
+  /** Width in bytes of the length prefix that follows, or 0 for none (a trailing fixed part). */
+  readonly prefix: 0 | 1 | 2 | 4 | 8;
+  /** Whether the prefix is little-endian (else big-endian, network order). */
+  readonly littleEndian: boolean;
+}
+
+/**
+ * How buffered bytes are cut into frames.
+ *
+ * - `delimiter`: frames end at each occurrence of the bytes (length 1 to
+ *   `MAX_DELIMITER_LENGTH`); the delimiter is dropped from the frame.
+ * - `fixed`: every frame is `size` bytes (size >= 1).
+ * - `record`: variable-length records (1 to `MAX_RECORD_STEPS` steps); the
+ *   record's length is the sum over `steps` of `fixed + prefix + value of the
+ *   prefix` (unsigned).
+ */
+export type FrameRule =
+  | { readonly kind: "delimiter"; readonly delimiter: Uint8Array }
+  | { readonly kind: "fixed"; readonly size: number }
+  | { readonly kind: "record"; readonly steps: readonly RecordStep[] };
+
+/** Longest delimiter of a `delimiter` rule, in bytes (rules live in a fixed-size area of each region). */
+export const MAX_DELIMITER_LENGTH = 192;
+
+/** Most steps of a `record` rule. */
+export const MAX_RECORD_STEPS = 24;
+
+/** Most frames one `scan` call reports; callers loop while a scan returns this many. */
+export const MAX_FRAMES_PER_SCAN = 1024;
+
+/** `scan` result: the pending frame can never complete within the limit. */
+export const SCAN_OVERFLOW = -1;
+
+/**
+ * Receive buffers ("regions", one per stream) and the frame scanner.
+ *
+ * Offsets in `frames` are relative to the first unconsumed byte of the
+ * region at the time of the scan. A view returned by `bytes(id)` is valid
+ * until the next `open`, `append` or `close` call on any region.
+ */
+export interface FramingCore {
+  /** Opens a new empty region and returns its id (an integer > 0). */
+  open(): number;
+  /** Frees a region; its id must not be used again. */
+  close(id: number): void;
+  /** How many regions are open. */
+  readonly liveRegions: number;
+  /** Bytes of memory held by open regions (their capacities). */
+  readonly liveBytes: number;
+
+  /** Sets the framing rule of a region; rescanning starts afresh. */
+  setRule(id: number, rule: FrameRule): void;
+  /** Copies `chunk` to the end of the region, growing it if needed. */
+  append(id: number, chunk: Uint8Array): void;
+  /** Bytes buffered and not yet consumed. */
+  buffered(id: number): number;
+  /** Drops the first `n` unconsumed bytes (n <= buffered). */
+  consume(id: number, n: number): void;
+  /** Releases spare capacity of a region that holds few or no bytes. */
+  trim(id: number): void;
+
+  /**
+   * Scans the unconsumed bytes with the region's rule and writes up to
+   * `MAX_FRAMES_PER_SCAN` frames to `frames` as triples
+   * `(start, end, next)`: the frame is `[start, end)`, and `next` is where
+   * the following frame starts (after the delimiter).
+   *
+   * Bytes searched without a match are not searched again by the next scan
+   * as long as the rule and the consumed position are unchanged, so a frame
+   * arriving one byte at a time costs linear time.
+   *
+   * @param limit The most bytes one frame (with its delimiter) may take.
+   * @returns The number of complete frames found (>= 0), or `SCAN_OVERFLOW`
+   * when no complete frame is buffered and the next frame cannot complete
+   * within `limit` bytes (then `overflowBytes` tells how many it needs or has).
+   * A length-prefixed record whose declared length exceeds `limit` overflows
+   * as soon as its prefix is buffered.
+   */
+  scan(id: number, limit: number): number;
+  /** Frame triples written by the last `scan`. Rebuilt views: read it after each scan. */
+  readonly frames: Int32Array;
+  /** The byte count behind the last `SCAN_OVERFLOW`. */
+  readonly overflowBytes: number;
+
+  /**
+   * A byte array holding the region's unconsumed bytes from index
+   * `base(id)` on. Valid until the next `open`, `append` or `close`.
+   */
+  bytes(id: number): Uint8Array;
+  /** Index in `bytes(id)` of the region's first unconsumed byte. */
+  base(id: number): number;
+}

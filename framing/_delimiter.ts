@@ -1,0 +1,94 @@
+/**
+ * Validates a `readDelimiter` value once, at assignment, and turns it into
+ * what the read path needs: a rule for the framing core, a regex, or chunks.
+ *
+ * @module
+ */
+
+import type { FrameRule } from "./_core.ts";
+import { NetStruct } from "./net_struct.ts";
+import { Struct } from "./struct.ts";
+
+/** Every value `Stream.readDelimiter` accepts. */
+export type ReadDelimiter = null | string | Uint8Array | number | RegExp | Struct | NetStruct;
+
+/** A parsed delimiter. */
+export type Delimiter =
+  | { readonly kind: "chunk" }
+  | {
+    readonly kind: "core";
+    readonly rule: FrameRule;
+    /** The frame size of a fixed rule, else 0: it raises the buffer limit. */
+    readonly fixedSize: number;
+    readonly struct: Struct | null;
+    readonly netStruct: NetStruct | null;
+  }
+  | { readonly kind: "regex"; readonly search: RegExp; readonly match: RegExp };
+
+const CHUNK: Delimiter = { kind: "chunk" };
+const encoder = new TextEncoder();
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  return Object.prototype.toString.call(value);
+}
+
+function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
+  if (delimiter.length === 0) {
+    throw new TypeError(
+      `Invalid readDelimiter ${describe(original)}: a delimiter must not be empty; use null for chunks`,
+    );
+  }
+  return {
+    kind: "core",
+    rule: { kind: "delimiter", delimiter: delimiter.slice() },
+    fixedSize: 0,
+    struct: null,
+    netStruct: null,
+  };
+}
+
+function withoutFlags(re: RegExp, add: string): RegExp {
+  return new RegExp(re.source, re.flags.replace(/[gy]/g, "") + add);
+}
+
+/**
+ * Parses a `readDelimiter` value.
+ *
+ * @param value The value assigned by the user.
+ * @returns The parsed delimiter.
+ * @throws {TypeError} When the value is not a valid delimiter; the message names it.
+ */
+export function parseDelimiter(value: ReadDelimiter): Delimiter {
+  if (value === null) return CHUNK;
+  if (typeof value === "string") return bytesRule(encoder.encode(value), value);
+  if (value instanceof Uint8Array) return bytesRule(value, value);
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new TypeError(
+        `Invalid readDelimiter ${describe(value)}: a block size must be a positive integer`,
+      );
+    }
+    return {
+      kind: "core",
+      rule: { kind: "fixed", size: value },
+      fixedSize: value,
+      struct: null,
+      netStruct: null,
+    };
+  }
+  if (value instanceof RegExp) {
+    return { kind: "regex", search: withoutFlags(value, ""), match: withoutFlags(value, "y") };
+  }
+  if (value instanceof Struct) {
+    return { kind: "core", rule: value.rule, fixedSize: value.size, struct: value, netStruct: null };
+  }
+  if (value instanceof NetStruct) {
+    return { kind: "core", rule: value.rule, fixedSize: 0, struct: null, netStruct: value };
+  }
+  throw new TypeError(
+    `Invalid readDelimiter ${describe(value)}: expected null, a string, a Uint8Array, ` +
+      `a positive integer, a RegExp, a Struct or a NetStruct`,
+  );
+}

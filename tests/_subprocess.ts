@@ -1,0 +1,107 @@
+/**
+ * Running examples and foreign peers (Python, openssl) as subprocesses.
+ *
+ * @module
+ */
+
+import { until } from "./_helpers.ts";
+
+/** A free TCP port on 127.0.0.1 (closed again before returning). */
+export function freePort(hostname = "127.0.0.1"): number {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A running subprocess whose output is collected. */
+export class Subprocess {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly #done: Promise<Deno.CommandStatus>;
+
+  constructor(command: string, args: string[], options: Deno.CommandOptions = {}) {
+    this.child = new Deno.Command(command, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      ...options,
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) this[key] += decoder.decode(chunk, { stream: true });
+    };
+    const out = collect(this.child.stdout, "stdout");
+    const err = collect(this.child.stderr, "stderr");
+    this.#done = Promise.all([out, err, this.child.status]).then(([, , status]) => status);
+  }
+
+  /** Waits until stdout+stderr contains `text`. */
+  async waitFor(text: string, timeoutMs = 10_000): Promise<void> {
+    await until(() => (this.stdout + this.stderr).includes(text), `"${text}" in output`, timeoutMs);
+  }
+
+  /** Waits for the process to exit. */
+  status(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  /** Writes to stdin and closes it. */
+  async input(text: string): Promise<void> {
+    const writer = this.child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+  }
+
+  /** Kills the process (if still running) and waits for it. */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    try {
+      await this.child.stdin.close();
+    } catch {
+      // Already closed.
+    }
+    return await this.#done;
+  }
+}
+
+/** Runs a Deno script with the given flags. */
+export function runDeno(flags: string[], script: string, args: string[] = []): Subprocess {
+  return new Subprocess(Deno.execPath(), ["run", ...flags, script, ...args]);
+}
+
+/** Waits until a TCP port accepts connections. */
+export async function waitForPort(port: number, hostname = "127.0.0.1", timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const conn = await Deno.connect({ hostname, port });
+      conn.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** Runs python3 with a script given inline; returns stdout (throws on failure). */
+export async function python(script: string, args: string[] = []): Promise<string> {
+  const output = await new Deno.Command("python3", {
+    args: ["-c", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(output.stdout);
+  if (!output.success) {
+    throw new Error(`python3 failed: ${new TextDecoder().decode(output.stderr)}\n${out}`);
+  }
+  return out;
+}
