@@ -24,7 +24,7 @@ export class Subprocess {
   constructor(command: string, args: string[], options: Deno.CommandOptions = {}) {
     this.child = new Deno.Command(command, {
       args,
-      stdin: "piped",
+      stdin: "null",
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1" },
@@ -49,24 +49,12 @@ export class Subprocess {
     return this.#done;
   }
 
-  /** Writes to stdin and closes it. */
-  async input(text: string): Promise<void> {
-    const writer = this.child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(text));
-    await writer.close();
-  }
-
   /** Kills the process (if still running) and waits for it. */
   async stop(): Promise<Deno.CommandStatus> {
     try {
       this.child.kill("SIGTERM");
     } catch {
       // Already exited.
-    }
-    try {
-      await this.child.stdin.close();
-    } catch {
-      // Already closed.
     }
     return await this.#done;
   }
