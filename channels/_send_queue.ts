@@ -57,6 +57,16 @@ export class SendQueue {
     this.#pendingLength = end;
   }
 
+  /** Appends `count` bytes written in place by `fill(target, offset)`. */
+  pushInPlace(count: number, fill: (target: Uint8Array, offset: number) => void): void {
+    const end = this.#pendingLength + count;
+    if (this.#pending === null || this.#pending.length < end) {
+      this.#pending = grow(this.#pending, this.#pendingLength, end);
+    }
+    fill(this.#pending, this.#pendingLength);
+    this.#pendingLength = end;
+  }
+
   /** Hands the collected bytes to the socket; new writes go to the other buffer. */
   take(): Uint8Array {
     const buffer = this.#pending!;
@@ -81,7 +91,9 @@ export class SendQueue {
     this.#sendingLength = 0;
     if (buffer.length <= KEEP_CAPACITY && this.#pending === null) this.#pending = buffer;
     else if (buffer.length <= KEEP_CAPACITY) this.#spare = buffer;
-    if (this.#pendingLength === 0 && this.#pending !== null && this.#pending.length > KEEP_CAPACITY) {
+    if (
+      this.#pendingLength === 0 && this.#pending !== null && this.#pending.length > KEEP_CAPACITY
+    ) {
       this.#pending = null;
     }
   }

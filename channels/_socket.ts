@@ -66,14 +66,32 @@ function netGranted(host: string): boolean {
   }
 }
 
-function listenTcp(hostname: string, port: number, options: StreamListenOptions): Deno.Listener {
-  return Deno.listen({
-    transport: "tcp",
-    hostname,
-    port,
-    tcpBacklog: options.backlog,
-    reusePort: options.reusePort,
-  } as Deno.TcpListenOptions & { transport: "tcp" });
+/** Certificates for a TLS listener. */
+export interface ListenTlsKeys {
+  cert: string;
+  key: string;
+  alpnProtocols?: string[];
+}
+
+function listenTcp(
+  hostname: string,
+  port: number,
+  options: StreamListenOptions,
+  tls?: ListenTlsKeys,
+): Deno.Listener {
+  const common = { hostname, port, tcpBacklog: options.backlog, reusePort: options.reusePort };
+  if (tls !== undefined) {
+    return Deno.listenTls({
+      ...common,
+      transport: "tcp",
+      cert: tls.cert,
+      key: tls.key,
+      alpnProtocols: tls.alpnProtocols,
+    });
+  }
+  return Deno.listen(
+    { ...common, transport: "tcp" } as Deno.TcpListenOptions & { transport: "tcp" },
+  );
 }
 
 /**
@@ -81,15 +99,19 @@ function listenTcp(hostname: string, port: number, options: StreamListenOptions)
  * dual-stack `::` socket when `--allow-net` permits `[::]:port`; otherwise (for
  * example with `--allow-net=0.0.0.0:4040`, or no IPv6) on `0.0.0.0`.
  */
-function listenAnyHost(port: number, options: StreamListenOptions): Deno.Listener {
+function listenAnyHost(
+  port: number,
+  options: StreamListenOptions,
+  tls?: ListenTlsKeys,
+): Deno.Listener {
   if (netGranted(hostPort("::", port))) {
     try {
-      return listenTcp("::", port, options);
+      return listenTcp("::", port, options, tls);
     } catch (error) {
       if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
     }
   }
-  return listenTcp("0.0.0.0", port, options);
+  return listenTcp("0.0.0.0", port, options, tls);
 }
 
 async function isStaleUnixSocket(path: string): Promise<boolean> {
@@ -120,8 +142,12 @@ async function isStaleUnixSocket(path: string): Promise<boolean> {
 export async function listenStream(
   address: ResolvedAddress,
   options: StreamListenOptions = {},
+  tls?: ListenTlsKeys,
 ): Promise<Acceptor> {
   if (address.transport === "unix") {
+    if (tls !== undefined) {
+      throw new ListenError(`Cannot listen on ${address.path}: Deno has no TLS over Unix sockets`);
+    }
     try {
       return Deno.listen({ transport: "unix", path: address.path });
     } catch (error) {
@@ -138,8 +164,8 @@ export async function listenStream(
   }
   try {
     return address.hostname === undefined
-      ? listenAnyHost(address.port, options)
-      : listenTcp(address.hostname, address.port, options);
+      ? listenAnyHost(address.port, options, tls)
+      : listenTcp(address.hostname, address.port, options, tls);
   } catch (error) {
     throw listenError(error, address, address.hostname);
   }
@@ -165,7 +191,11 @@ export async function connectStream(address: ResolvedAddress): Promise<Transport
     const target = address.transport === "unix"
       ? address
       : { ...address, hostname: address.hostname ?? "localhost" };
-    let what = permissionHint(error, target, target.transport === "tcp" ? target.hostname : undefined);
+    let what = permissionHint(
+      error,
+      target,
+      target.transport === "tcp" ? target.hostname : undefined,
+    );
     if (error instanceof Deno.errors.ConnectionRefused) what = "connection refused";
     return Promise.reject(
       new StreamConnectError(`Cannot connect to ${formatAddress(target)}: ${what}`, {

@@ -83,12 +83,16 @@ export function resolveAddress(input: AddressInput): ResolvedAddress {
   if (input !== null && typeof input === "object") {
     if ("path" in input) {
       if (typeof input.path !== "string" || input.path === "") {
-        throw new TypeError(`Invalid address ${describe(input)}: the path must be a non-empty string`);
+        throw new TypeError(
+          `Invalid address ${describe(input)}: the path must be a non-empty string`,
+        );
       }
       return { transport: "unix", path: input.path };
     }
     if ("port" in input) {
-      const hostname = input.hostname === undefined ? undefined : checkHostname(input.hostname, input);
+      const hostname = input.hostname === undefined
+        ? undefined
+        : checkHostname(input.hostname, input);
       return { transport: "tcp", hostname, port: checkPort(input.port, input) };
     }
   }
@@ -112,7 +116,9 @@ export function formatAddress(address: ResolvedAddress): string {
 
 /** Maps an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) back to IPv4, as a dual-stack listener sees it. */
 export function normalizeAddr(addr: Deno.Addr): Deno.Addr {
-  if ((addr.transport === "tcp" || addr.transport === "udp") && addr.hostname.startsWith("::ffff:")) {
+  if (
+    (addr.transport === "tcp" || addr.transport === "udp") && addr.hostname.startsWith("::ffff:")
+  ) {
     const v4 = addr.hostname.slice(7);
     if (/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return { ...addr, hostname: v4 };
   }

@@ -134,3 +134,100 @@ export class ChannelClosedError extends Error {
     this.name = "ChannelClosedError";
   }
 }
+
+/**
+ * A TLS handshake failed: unknown issuer, name mismatch, a plaintext peer on
+ * a TLS port or a TLS peer on a plain one. The Deno (or Node) error is the
+ * `cause`. Delivered to `Stream.onSSLHandshakeError`.
+ *
+ * @example Logging failed handshakes
+ * ```ts
+ * import { Stream, TlsHandshakeError } from "@pants/pants";
+ *
+ * class Secure extends Stream {
+ *   override onSSLHandshakeError(err: TlsHandshakeError): void {
+ *     console.warn("handshake failed:", err.cause);
+ *     this.close({ flush: false });
+ *   }
+ * }
+ * ```
+ */
+export class TlsHandshakeError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The underlying error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsHandshakeError";
+  }
+}
+
+/**
+ * `startSSL()` was refused on a connected stream: unread plaintext is
+ * buffered (it must never pass for TLS-protected data), a read is pending,
+ * or the stream is already secure or not connected.
+ *
+ * @example Upgrading only at a frame boundary
+ * ```ts
+ * import { StartTlsError, Stream } from "@pants/pants";
+ *
+ * class Server extends Stream {
+ *   override onRead(line: Uint8Array): void {
+ *     try {
+ *       this.startSSL({ cert: "…", key: "…" });
+ *     } catch (err) {
+ *       if (err instanceof StartTlsError) this.close({ flush: false });
+ *     }
+ *   }
+ * }
+ * ```
+ */
+export class StartTlsError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused and why.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "StartTlsError";
+  }
+}
+
+/**
+ * `Stream.writeFile()` could not read the file (missing, not permitted,
+ * shorter than the range). The stream stays usable; the error goes to
+ * `onError` with the path, and the Deno error as `cause`.
+ *
+ * @example Keeping the stream open when a file is missing
+ * ```ts
+ * import { Stream, WriteFileError } from "@pants/pants";
+ *
+ * class Files extends Stream {
+ *   override onError(err: unknown): void {
+ *     if (err instanceof WriteFileError) this.write(`ERR ${err.path}\n`);
+ *     else super.onError(err);
+ *   }
+ * }
+ * ```
+ */
+export class WriteFileError extends Error {
+  /** The path (or `"<file>"` for an open `Deno.FsFile`). */
+  readonly path: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What happened.
+   * @param path The file's path.
+   * @param options The Deno error as `cause`.
+   */
+  constructor(message: string, path: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WriteFileError";
+    this.path = path;
+  }
+}

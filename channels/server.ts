@@ -11,6 +11,7 @@ import type { ListenError } from "./errors.ts";
 import { Stream } from "./stream.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type StreamListenOptions, tuneAccepted } from "./_socket.ts";
+import type { TlsServerOptions } from "./_tls.ts";
 
 /** A `Stream` subclass a server can instantiate for each connection. */
 export type StreamClass<S extends Stream = Stream> = new (options?: ChannelOptions) => S;
@@ -84,6 +85,7 @@ export class Server<S extends Stream = Stream> extends Channel {
   #state: State = "idle";
   #acceptor: Acceptor | null = null;
   #address: Deno.Addr | null = null;
+  #tls: TlsServerOptions | null = null;
 
   /**
    * Creates a server.
@@ -109,6 +111,63 @@ export class Server<S extends Stream = Stream> extends Channel {
   /** The address listened on (with the real port when listening on port 0), once listening. */
   get address(): Deno.Addr | null {
     return this.#address;
+  }
+
+  /** Whether accepted streams are TLS (after `startSSL()`). */
+  get secure(): boolean {
+    return this.#tls !== null;
+  }
+
+  /**
+   * Makes every stream accepted from now on TLS. Call it before `listen()`
+   * (the listener is then a TLS listener). Certificates are PEM strings;
+   * reading them from files needs `--allow-read`. Each stream's
+   * `onSSLHandshake()` fires before its `onConnect()`; a failed handshake goes
+   * to that stream's `onSSLHandshakeError()` and the server keeps serving.
+   *
+   * @example A TLS echo server
+   * ```ts
+   * import { engine, Server, Stream } from "@pants/pants";
+   *
+   * class Echo extends Stream {
+   *   override onRead(data: Uint8Array): void {
+   *     this.write(data);
+   *   }
+   * }
+   * const server = new Server(Echo);
+   * server.startSSL({
+   *   cert: Deno.readTextFileSync("cert.pem"),
+   *   key: Deno.readTextFileSync("key.pem"),
+   * });
+   * server.listen(4443);
+   * engine.start();
+   * ```
+   *
+   * @param options `cert` and `key` (PEM), and optional `alpnProtocols`.
+   * @returns This server.
+   * @throws {Error} If the server already listens.
+   */
+  startSSL(options: TlsServerOptions): this {
+    if (this.#state !== "idle") {
+      throw new Error(
+        "Cannot start TLS on a server that already listens: call startSSL() before listen()",
+      );
+    }
+    if (typeof options?.cert !== "string" || typeof options.key !== "string") {
+      throw new TypeError("startSSL needs { cert, key } as PEM strings");
+    }
+    this.#tls = { ...options };
+    return this;
+  }
+
+  /**
+   * Alias of {@linkcode Server.startSSL}.
+   *
+   * @param options As for `startSSL`.
+   * @returns This server.
+   */
+  startTLS(options: TlsServerOptions): this {
+    return this.startSSL(options);
   }
 
   /** Called once the server listens. */
@@ -152,7 +211,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     this.engine.attach(this);
     this.engine.whenRunning(() => {
       if (this.#state !== "starting") return;
-      listenStream(resolved, options).then(
+      listenStream(resolved, options, this.#tls ?? undefined).then(
         (acceptor) => {
           if (this.#state !== "starting") return acceptor.close();
           this.#acceptor = acceptor;
@@ -217,7 +276,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     } catch (error) {
       reportError(this, error);
     }
-    stream[begin]();
+    stream[begin](this.#tls !== null);
   }
 
   /** A closed stream leaves `channels`. */

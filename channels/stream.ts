@@ -9,9 +9,26 @@ import { defaultFramingCore } from "../framing/_default_core.ts";
 import { type Delimiter, parseDelimiter, type ReadDelimiter } from "../framing/_delimiter.ts";
 import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
-import { ChannelClosedError, StreamBufferOverflow, type StreamConnectError } from "./errors.ts";
-import { SendQueue } from "./_send_queue.ts";
+import {
+  ChannelClosedError,
+  StartTlsError,
+  StreamBufferOverflow,
+  type StreamConnectError,
+  type TlsHandshakeError,
+  type WriteFileError,
+} from "./errors.ts";
 import { connectStream, type Transport } from "./_socket.ts";
+import {
+  connectTls,
+  handshake,
+  type TlsClientOptions,
+  upgradeClient,
+  upgradeServer,
+} from "./_tls.ts";
+import type { TlsServerOptions } from "./_tls.ts";
+import { Writer } from "./_writer.ts";
+import { Struct } from "../framing/struct.ts";
+import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_file.ts";
 import { completeUtf8Length, utf8Length } from "./_utf8.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
 import type { Server } from "./server.ts";
@@ -28,6 +45,14 @@ export interface WriteOptions {
 
 /** The text encodings a stream can decode frames with. */
 export type StreamEncoding = null | "utf-8";
+
+/** Options for `writePacked()`: pack with this format instead of the `Struct` delimiter's. */
+export interface WritePackedOptions {
+  /** A `Struct` format string, e.g. `"!LLH"`. */
+  format: string;
+}
+
+export type { FileSource, TlsClientOptions, TlsServerOptions, WriteFileOptions };
 
 type State = "idle" | "connecting" | "connected" | "closing" | "closed";
 
@@ -113,17 +138,17 @@ export class Stream extends Channel {
   #readBuffer: Uint8Array = EMPTY;
   #smallReads = 0;
   #reading = false;
+  #readPending = false;
   #paused = false;
+  #upgrading = false;
   #ended = false;
   #decoder: TextDecoder | null = null;
+  /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
+  #frameNext = 0;
 
-  #queue = new SendQueue();
-  #writing = false;
-  #flushScheduled = false;
-  readonly #flushTask = (): void => {
-    this.#flushScheduled = false;
-    if (!this.#writing && this.#queue.pendingLength > 0) void this.#writeLoop();
-  };
+  #tlsClient: TlsClientOptions | null = null;
+  #secure = false;
+  readonly #writer: Writer = this.#makeWriter();
 
   /**
    * Creates a stream; connect it with `connect()`, or let a `Server` accept it.
@@ -132,6 +157,18 @@ export class Stream extends Channel {
    */
   constructor(options: ChannelOptions = {}) {
     super(options);
+  }
+
+  #makeWriter(): Writer {
+    // deno-lint-ignore no-this-alias
+    const stream = this;
+    return new Writer({
+      get transport(): Transport {
+        return stream.#transport!;
+      },
+      drained: () => stream.#drained(),
+      failed: (error) => stream.#readFailed(error),
+    });
   }
 
   // --- state -------------------------------------------------------------
@@ -168,7 +205,12 @@ export class Stream extends Channel {
 
   /** Bytes queued by `write()` and not yet sent. */
   get writeQueueSize(): number {
-    return this.#queue.size;
+    return this.#writer.size;
+  }
+
+  /** Whether the connection is TLS (from the start, or after `startSSL()`). */
+  get secure(): boolean {
+    return this.#secure;
   }
 
   // --- framing settings --------------------------------------------------
@@ -255,6 +297,20 @@ export class Stream extends Channel {
     this.close({ flush: false });
   }
 
+  /** Called when a TLS handshake completed: before `onConnect()` for TLS from the start, or after `startSSL()` on a connected stream. */
+  onSSLHandshake(): void {}
+
+  /**
+   * Called when a TLS handshake fails (unknown issuer, name mismatch, a
+   * plaintext peer). The default logs the error and closes without flushing.
+   *
+   * @param error Why; `cause` is the Deno or Node error.
+   */
+  onSSLHandshakeError(error: TlsHandshakeError): void {
+    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    this.close({ flush: false });
+  }
+
   // --- connecting --------------------------------------------------------
 
   /**
@@ -276,15 +332,22 @@ export class Stream extends Channel {
     this.engine.attach(this);
     this.engine.whenRunning(() => {
       if (this.#state !== "connecting") return;
-      connectStream(resolved).then(
+      const tls = this.#tlsClient;
+      const connecting = tls === null ? connectStream(resolved) : connectTls(resolved, tls);
+      connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();
-          this.#start(transport);
+          this.#secure = tls !== null;
+          this.#adoptTransport(transport);
+          if (tls !== null) this.#handshaken();
+          if (this.connected) this.#begin();
         },
-        (error: StreamConnectError) => {
+        (error: StreamConnectError | TlsHandshakeError) => {
           if (this.#state !== "connecting") return;
           try {
-            this.onConnectError(error);
+            if (error.name === "TlsHandshakeError") {
+              this.onSSLHandshakeError(error as TlsHandshakeError);
+            } else this.onConnectError(error as StreamConnectError);
           } catch (thrown) {
             reportError(this, thrown);
           }
@@ -303,9 +366,40 @@ export class Stream extends Channel {
     this.#adoptTransport(transport);
   }
 
-  /** Runs `onConnect()` for an adopted connection and starts reading. */
-  [begin](): void {
-    if (this.#state === "connected") this.#begin();
+  /**
+   * Runs `onConnect()` for an adopted connection and starts reading; for a
+   * TLS server, completes the handshake first (`onSSLHandshake()` first).
+   */
+  [begin](secure = false): void {
+    if (this.#state !== "connected") return;
+    if (!secure) return this.#begin();
+    this.#secure = true;
+    handshake(this.#transport!).then(
+      () => {
+        if (this.#state !== "connected") return;
+        this.#handshaken();
+        if (this.#state === "connected") this.#begin();
+      },
+      (error: TlsHandshakeError) => this.#handshakeFailed(error),
+    );
+  }
+
+  #handshaken(): void {
+    try {
+      this.onSSLHandshake();
+    } catch (error) {
+      reportError(this, error);
+    }
+  }
+
+  #handshakeFailed(error: TlsHandshakeError): void {
+    if (this.#state === "closed") return;
+    try {
+      this.onSSLHandshakeError(error);
+    } catch (thrown) {
+      reportError(this, thrown);
+    }
+    if (this.#state as State !== "closed") this.close({ flush: false });
   }
 
   #adoptTransport(transport: Transport): void {
@@ -315,18 +409,13 @@ export class Stream extends Channel {
     this.#state = "connected";
   }
 
-  #start(transport: Transport): void {
-    this.#adoptTransport(transport);
-    this.#begin();
-  }
-
   #begin(): void {
     try {
       this.onConnect();
     } catch (error) {
       reportError(this, error);
     }
-    if (this.#state === "connected" && !this.#paused) void this.#readLoop();
+    if (this.#state === "connected" && !this.#paused && !this.#upgrading) void this.#readLoop();
   }
 
   // --- reading -----------------------------------------------------------
@@ -345,7 +434,7 @@ export class Stream extends Channel {
       this.#drain();
       if (this.#state !== "connected" || this.#paused) return;
       if (this.#ended) this.#end();
-      else if (!this.#reading) void this.#readLoop();
+      else if (!this.#reading && !this.#upgrading) void this.#readLoop();
     });
   }
 
@@ -353,14 +442,18 @@ export class Stream extends Channel {
     const transport = this.#transport!;
     this.#reading = true;
     if (this.#readBuffer.length === 0) this.#readBuffer = new Uint8Array(SMALL_READ);
-    while (this.#state === "connected" && !this.#paused) {
+    while (this.#state === "connected" && !this.#paused && !this.#upgrading) {
       let n: number | null;
+      this.#readPending = true;
       try {
         n = await transport.read(this.#readBuffer);
       } catch (error) {
+        this.#readPending = false;
         this.#reading = false;
         this.#readFailed(error);
         return;
+      } finally {
+        this.#readPending = false;
       }
       if (this.#state !== "connected") break;
       if (n === null) {
@@ -396,7 +489,7 @@ export class Stream extends Channel {
 
   /** Delivers the complete frames buffered in the region. */
   #drain(): void {
-    while (this.#region !== 0 && this.#state === "connected" && !this.#paused) {
+    while (this.#region !== 0 && this.#state === "connected" && !this.#paused && !this.#upgrading) {
       const region = this.#region;
       const buffered = core.buffered(region);
       if (buffered === 0) return;
@@ -405,6 +498,7 @@ export class Stream extends Channel {
         const base = core.base(region);
         const view = core.bytes(region).subarray(base, base + buffered);
         core.consume(region, buffered);
+        this.#frameNext = 0;
         this.#deliver(view);
         continue;
       }
@@ -428,11 +522,13 @@ export class Stream extends Channel {
       for (let i = 0; i < count; i++) {
         const at = i * 3;
         consumed = frames[at + 2]!;
+        this.#frameNext = consumed;
         this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
         if (this.#region !== region) return;
-        if (this.#delimiterVersion !== version || this.#paused) break;
+        if (this.#delimiterVersion !== version || this.#paused || this.#upgrading) break;
       }
       core.consume(region, consumed);
+      this.#frameNext = 0;
       if (count < MAX_FRAMES_PER_SCAN && this.#delimiterVersion === version) return;
     }
   }
@@ -491,6 +587,7 @@ export class Stream extends Channel {
     const consumed = utf8 ? utf8Length(text, endChar) : endChar;
     const before = utf8 ? utf8Length(text, found.index) : found.index;
     core.consume(region, consumed);
+    this.#frameNext = 0;
     try {
       if (!this.regexSearch) this.onRead(found);
       else if (utf8) this.onRead(text.slice(0, found.index));
@@ -555,16 +652,99 @@ export class Stream extends Channel {
    * @throws {ChannelClosedError} If the stream is not connected or is closing.
    */
   write(data: Uint8Array | string, options?: WriteOptions): boolean {
-    if (this.#state !== "connected") {
-      throw new ChannelClosedError(this.#state === "idle" || this.#state === "connecting" ? NOT_CONNECTED : CLOSED);
+    this.#checkWritable();
+    this.#writer.write(data);
+    if (options?.flush) this.#writer.flush();
+    return this.#writer.size <= this.writeBufferSize;
+  }
+
+  /**
+   * Packs values into a binary record and queues it: with the current
+   * `Struct` or `NetStruct` delimiter's format, or with `{ format }` as the
+   * last argument.
+   *
+   * @example A fixed binary record
+   * ```ts
+   * import { Stream, Struct } from "@pants/pants";
+   *
+   * class Ping extends Stream {
+   *   override onConnect(): void {
+   *     this.readDelimiter = new Struct("!IH");
+   *     this.writePacked(1, 2);
+   *     this.writePacked(7, { format: "!B" });
+   *   }
+   * }
+   * ```
+   *
+   * @param values The record's values, optionally followed by `{ format }`.
+   * @returns `false` when the queue is above `writeBufferSize`.
+   * @throws {TypeError} Without a struct delimiter or `{ format }`, or for a bad format.
+   * @throws {RangeError} For values out of range for their codes.
+   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   */
+  writePacked(...values: unknown[]): boolean {
+    this.#checkWritable();
+    const last = values[values.length - 1];
+    let codec: Struct | NetStructLike | null = null;
+    if (isPackedOptions(last)) {
+      values.pop();
+      codec = structFor(last.format);
+    } else if (this.#delimiter.kind === "core") {
+      codec = this.#delimiter.struct ?? this.#delimiter.netStruct;
     }
-    this.#queue.push(data);
-    if (options?.flush) this.flush();
-    else if (!this.#flushScheduled && !this.#writing) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask);
+    if (codec === null) {
+      throw new TypeError(
+        "Cannot writePacked: set readDelimiter to a Struct or NetStruct, or pass { format } last",
+      );
     }
-    return this.#queue.size <= this.writeBufferSize;
+    const args = values as Parameters<Struct["pack"]>;
+    if (codec instanceof Struct) {
+      codec.pack(...args); // validates before anything is queued
+      const struct = codec;
+      this.#writer.writeInPlace(struct.size, (target, offset) => {
+        struct.packInto(target, offset, ...args);
+      });
+    } else {
+      this.#writer.write(codec.pack(...args));
+    }
+    return this.#writer.size <= this.writeBufferSize;
+  }
+
+  /**
+   * Streams a file (or a byte range of it) to the peer, in order with other
+   * writes, without reading it whole into memory. Needs `--allow-read` for
+   * the path. An error (missing file, permission) goes to `onError` as a
+   * `WriteFileError` naming the path; later writes are still sent.
+   *
+   * @example Sending a file after a header
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Download extends Stream {
+   *   override onConnect(): void {
+   *     this.write("FILE\n");
+   *     this.writeFile("./README.md");
+   *     this.write("END\n");
+   *   }
+   * }
+   * ```
+   *
+   * @param source A path, a `file:` URL, or an open `Deno.FsFile` (not closed by Pants).
+   * @param options `offset` and `length` of the range.
+   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   * @throws {RangeError} For a negative offset or length.
+   */
+  writeFile(source: FileSource, options: WriteFileOptions = {}): void {
+    this.#checkWritable();
+    const job = writeFileJob(
+      source,
+      options,
+      () => this.#state === "closed",
+      (error: WriteFileError) => {
+        if (this.#state !== "closed") reportError(this, error);
+      },
+    );
+    this.#writer.runExclusive(job);
   }
 
   /**
@@ -576,35 +756,18 @@ export class Stream extends Channel {
     if (this.#state !== "connected" && this.#state !== "closing") {
       throw new ChannelClosedError(this.#state === "closed" ? CLOSED : NOT_CONNECTED);
     }
-    if (!this.#writing && this.#queue.pendingLength > 0) void this.#writeLoop();
+    this.#writer.flush();
   }
 
-  async #writeLoop(): Promise<void> {
-    const transport = this.#transport!;
-    this.#writing = true;
-    while (this.#queue.pendingLength > 0) {
-      const chunk = this.#queue.take();
-      let offset = 0;
-      while (offset < chunk.length) {
-        let n: number;
-        try {
-          n = await transport.write(offset === 0 ? chunk : chunk.subarray(offset));
-        } catch (error) {
-          this.#writing = false;
-          this.#queue.clear();
-          this.#readFailed(error);
-          return;
-        }
-        if (this.#state === "closed") {
-          this.#writing = false;
-          return;
-        }
-        offset += n;
-        this.#queue.sent(n);
-      }
-      this.#queue.release();
+  #checkWritable(): void {
+    if (this.#state !== "connected") {
+      throw new ChannelClosedError(
+        this.#state === "idle" || this.#state === "connecting" ? NOT_CONNECTED : CLOSED,
+      );
     }
-    this.#writing = false;
+  }
+
+  #drained(): void {
     if (this.#state === "closing") return this.#finishClose();
     if (this.#state !== "connected") return;
     try {
@@ -612,6 +775,100 @@ export class Stream extends Channel {
     } catch (error) {
       reportError(this, error);
     }
+  }
+
+  // --- TLS ---------------------------------------------------------------
+
+  /**
+   * Secures the stream with TLS. Before `connect()`: the connection is TLS
+   * from the start, and `onSSLHandshake()` fires before `onConnect()`. On a
+   * connected stream (STARTTLS): the upgrade happens once every write queued
+   * so far was sent; writes made meanwhile are sent over TLS afterwards.
+   * A client stream verifies the server (`hostname`, `caCerts`); a stream
+   * accepted by a plain server acts as the TLS server and needs `cert` and
+   * `key`.
+   *
+   * Call it from `onConnect()` or `onRead()` (a read must not be pending),
+   * and only when no unread input is buffered: plaintext received before
+   * the handshake must never pass for TLS-protected data.
+   *
+   * @example STARTTLS on a client
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Client extends Stream {
+   *   override onConnect(): void {
+   *     this.readDelimiter = "\r\n";
+   *     this.write("STARTTLS\r\n");
+   *   }
+   *   override onRead(line: Uint8Array): void {
+   *     if (new TextDecoder().decode(line) === "GO") this.startSSL({ hostname: "localhost" });
+   *   }
+   * }
+   * ```
+   *
+   * @param options Client: `hostname`, `caCerts`, `alpnProtocols`; accepted stream: `cert`, `key`.
+   * @returns This stream.
+   * @throws {StartTlsError} When unread plaintext is buffered, a read is
+   * pending, the stream is already TLS, or it is not connected.
+   */
+  startSSL(options: TlsClientOptions & Partial<TlsServerOptions> = {}): this {
+    if (this.#state === "idle") {
+      this.#tlsClient = options;
+      return this;
+    }
+    if (this.#state !== "connected") {
+      throw new StartTlsError(`Cannot start TLS: the stream is ${this.#state}`);
+    }
+    if (this.#secure || this.#upgrading) {
+      throw new StartTlsError("Cannot start TLS: the stream is already secured with TLS");
+    }
+    if (this.#readPending) {
+      throw new StartTlsError(
+        "Cannot start TLS while a read is pending: call startSSL() from onConnect() or onRead()",
+      );
+    }
+    const unread = this.#region === 0 ? 0 : core.buffered(this.#region) - this.#frameNext;
+    if (unread > 0) {
+      throw new StartTlsError(
+        `Refusing to start TLS: ${unread} bytes of plaintext arrived after the STARTTLS point ` +
+          "and are still unread; they must not be treated as TLS-protected",
+      );
+    }
+    const server = this.#server !== null;
+    if (server && (options.cert === undefined || options.key === undefined)) {
+      throw new StartTlsError(
+        "Cannot start TLS on an accepted stream without { cert, key }: it acts as the TLS server",
+      );
+    }
+    this.#upgrading = true;
+    this.#writer.runExclusive(async (plain) => {
+      try {
+        const secured = server
+          ? await upgradeServer(plain, options as TlsServerOptions)
+          : await upgradeClient(plain, options);
+        if (this.#state === "closed") return secured.close();
+        this.#transport = secured;
+        this.#secure = true;
+        this.#upgrading = false;
+        this.#handshaken();
+        if (this.#state === "connected" && !this.#paused && !this.#reading) void this.#readLoop();
+      } catch (error) {
+        this.#upgrading = false;
+        this.#handshakeFailed(error as TlsHandshakeError);
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Alias of {@linkcode Stream.startSSL}.
+   *
+   * @param options As for `startSSL`.
+   * @returns This stream.
+   */
+  startTLS(options: TlsClientOptions & Partial<TlsServerOptions> = {}): this {
+    return this.startSSL(options);
   }
 
   // --- closing -----------------------------------------------------------
@@ -626,9 +883,9 @@ export class Stream extends Channel {
   close(options?: CloseOptions): void {
     if (this.#state === "closed") return;
     const flush = options?.flush ?? true;
-    if (flush && this.#state === "connected" && (this.#writing || this.#queue.pendingLength > 0)) {
+    if (flush && this.#state === "connected" && this.#writer.busy) {
       this.#state = "closing";
-      if (!this.#writing) void this.#writeLoop();
+      this.#writer.flush();
       return;
     }
     if (flush && this.#state === "closing") return;
@@ -638,7 +895,7 @@ export class Stream extends Channel {
   #finishClose(): void {
     const wasOpen = this.#state !== "idle";
     this.#state = "closed";
-    this.#queue.clear();
+    this.#writer.stop();
     if (this.#transport !== null) {
       try {
         this.#transport.close();
@@ -663,4 +920,27 @@ export class Stream extends Channel {
       reportError(this, error);
     }
   };
+}
+
+/** What `writePacked` needs of a `NetStruct`. */
+interface NetStructLike {
+  pack(...values: Parameters<Struct["pack"]>): Uint8Array;
+}
+
+function isPackedOptions(value: unknown): value is WritePackedOptions {
+  return typeof value === "object" && value !== null && !(value instanceof Uint8Array) &&
+    typeof (value as WritePackedOptions).format === "string";
+}
+
+const structs = new Map<string, Struct>();
+
+/** A `Struct` per format string, compiled once. */
+function structFor(format: string): Struct {
+  let struct = structs.get(format);
+  if (struct === undefined) {
+    struct = new Struct(format);
+    if (structs.size >= 256) structs.clear();
+    structs.set(format, struct);
+  }
+  return struct;
 }

@@ -137,7 +137,9 @@ export function conformanceSuite(variant: TransportVariant): void {
     const payload = randomBytes(prng(7), 1024 * 1024);
     class Sender extends Stream {
       override onConnect(): void {
-        for (let at = 0; at < payload.length; at += 1000) this.write(payload.subarray(at, at + 1000));
+        for (let at = 0; at < payload.length; at += 1000) {
+          this.write(payload.subarray(at, at + 1000));
+        }
         this.close();
       }
     }
@@ -277,5 +279,4 @@ export function conformanceSuite(variant: TransportVariant): void {
       deepStrictEqual(replies, ["ping"]);
     });
   });
-
 }

@@ -19,7 +19,9 @@ export async function until(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
@@ -47,7 +49,11 @@ export async function listening(server: Server<Stream>): Promise<Deno.Addr> {
 export function connectTo(address: Deno.Addr): Promise<Deno.Conn> {
   if (address.transport === "unix") return Deno.connect({ transport: "unix", path: address.path });
   const net = address as Deno.NetAddr;
-  const hostname = net.hostname === "::" ? "::1" : net.hostname === "0.0.0.0" ? "127.0.0.1" : net.hostname;
+  const hostname = net.hostname === "::"
+    ? "::1"
+    : net.hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : net.hostname;
   return Deno.connect({ hostname, port: net.port });
 }
 

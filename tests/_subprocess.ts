@@ -66,7 +66,11 @@ export function runDeno(flags: string[], script: string, args: string[] = []): S
 }
 
 /** Waits until a TCP port accepts connections. */
-export async function waitForPort(port: number, hostname = "127.0.0.1", timeoutMs = 15_000): Promise<void> {
+export async function waitForPort(
+  port: number,
+  hostname = "127.0.0.1",
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

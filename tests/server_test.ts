@@ -2,7 +2,16 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { ListenError, StreamConnectError } from "../channels/errors.ts";
 import { Server } from "../channels/server.ts";
 import { Stream } from "../channels/stream.ts";
-import { connectTo, listening, readAll, readExactly, text, until, utf8, withEngine } from "./_helpers.ts";
+import {
+  connectTo,
+  listening,
+  readAll,
+  readExactly,
+  text,
+  until,
+  utf8,
+  withEngine,
+} from "./_helpers.ts";
 
 class Echo extends Stream {
   override onRead(data: Uint8Array): void {
@@ -103,7 +112,11 @@ Deno.test("Server with a port alone accepts IPv4 and IPv6 clients", async () => 
       conn.close();
     }
     const remote = [...server.channels.values()].map((s) => s.remoteAddress);
-    ok(remote.every((addr) => addr === null || !("hostname" in addr) || !addr.hostname.startsWith("::ffff:")));
+    ok(
+      remote.every((addr) =>
+        addr === null || !("hostname" in addr) || !addr.hostname.startsWith("::ffff:")
+      ),
+    );
   });
 });
 

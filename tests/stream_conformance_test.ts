@@ -7,7 +7,8 @@ let sockets = 0;
 conformanceSuite({
   name: "TCP v4",
   listenAddress: () => ["127.0.0.1", 0],
-  connect: (address) => Deno.connect({ hostname: "127.0.0.1", port: (address as Deno.NetAddr).port }),
+  connect: (address) =>
+    Deno.connect({ hostname: "127.0.0.1", port: (address as Deno.NetAddr).port }),
 });
 
 conformanceSuite({

@@ -1,0 +1,181 @@
+/**
+ * A stream's write side: the send queue, the loop that hands it to the
+ * socket, and exclusive jobs (sending a file, a TLS upgrade) that run once
+ * everything queued before them was sent while later writes wait behind
+ * them, in order.
+ *
+ * @module
+ */
+
+import { SendQueue } from "./_send_queue.ts";
+import type { Transport } from "./_socket.ts";
+
+/** What the writer needs from its stream. */
+export interface WriterHost {
+  /** The connection to write to. */
+  readonly transport: Transport;
+  /** Everything queued was sent. */
+  drained(): void;
+  /** A socket write failed; the queue was cleared. */
+  failed(error: unknown): void;
+}
+
+/** Work that needs the connection to itself (e.g. streaming a file). */
+export type ExclusiveJob = (transport: Transport) => Promise<void>;
+
+const encoder = new TextEncoder();
+
+/** Queues writes, coalesces them per iteration, and runs exclusive jobs in order. */
+export class Writer {
+  readonly #host: WriterHost;
+  readonly #queue = new SendQueue();
+  #writing = false;
+  #scheduled = false;
+  #held: (Uint8Array | ExclusiveJob)[] | null = null;
+  #heldBytes = 0;
+  #drainWaiter: PromiseWithResolvers<void> | null = null;
+  #stopped = false;
+  readonly #flushTask = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Creates the write side of a stream. */
+  constructor(host: WriterHost) {
+    this.#host = host;
+  }
+
+  /** Bytes queued (or held behind a job) and not yet sent. */
+  get size(): number {
+    return this.#queue.size + this.#heldBytes;
+  }
+
+  /** Whether anything is queued, being written, or a job is running. */
+  get busy(): boolean {
+    return this.#writing || this.#queue.pendingLength > 0 || this.#held !== null;
+  }
+
+  /** Queues bytes (copied) or a string (as UTF-8), to be sent at the end of the iteration. */
+  write(data: Uint8Array | string): void {
+    if (this.#held !== null) {
+      const copy = typeof data === "string" ? encoder.encode(data) : data.slice();
+      this.#held.push(copy);
+      this.#heldBytes += copy.length;
+      return;
+    }
+    this.#queue.push(data);
+    this.#schedule();
+  }
+
+  /** Queues `count` bytes written in place by `fill(target, offset)`. */
+  writeInPlace(count: number, fill: (target: Uint8Array, offset: number) => void): void {
+    if (this.#held !== null) {
+      const bytes = new Uint8Array(count);
+      fill(bytes, 0);
+      this.write(bytes);
+      return;
+    }
+    this.#queue.pushInPlace(count, fill);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (!this.#scheduled && !this.#writing) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flushTask);
+    }
+  }
+
+  /** Starts sending now. */
+  flush(): void {
+    if (!this.#writing && !this.#stopped && this.#queue.pendingLength > 0) void this.#loop();
+  }
+
+  /** Runs `job` after everything queued so far was sent; later writes wait for it. */
+  runExclusive(job: ExclusiveJob): void {
+    if (this.#held !== null) {
+      this.#held.push(job);
+      return;
+    }
+    this.#held = [];
+    void this.#run(job);
+  }
+
+  /** Drops everything queued and stops (on close). */
+  stop(): void {
+    this.#stopped = true;
+    this.#queue.clear();
+    this.#held = null;
+    this.#heldBytes = 0;
+    this.#drainWaiter?.resolve();
+    this.#drainWaiter = null;
+  }
+
+  async #loop(): Promise<void> {
+    const transport = this.#host.transport;
+    this.#writing = true;
+    while (this.#queue.pendingLength > 0) {
+      const chunk = this.#queue.take();
+      let offset = 0;
+      while (offset < chunk.length) {
+        let n: number;
+        try {
+          n = await transport.write(offset === 0 ? chunk : chunk.subarray(offset));
+        } catch (error) {
+          this.#writing = false;
+          if (this.#stopped) return;
+          this.stop();
+          this.#host.failed(error);
+          return;
+        }
+        if (this.#stopped) {
+          this.#writing = false;
+          return;
+        }
+        offset += n;
+        this.#queue.sent(n);
+      }
+      this.#queue.release();
+    }
+    this.#writing = false;
+    if (this.#drainWaiter !== null) {
+      const waiter = this.#drainWaiter;
+      this.#drainWaiter = null;
+      waiter.resolve();
+    } else if (this.#held === null) {
+      this.#host.drained();
+    }
+  }
+
+  #sent(): Promise<void> {
+    if (!this.#writing && this.#queue.pendingLength === 0) return Promise.resolve();
+    this.#drainWaiter ??= Promise.withResolvers();
+    this.flush();
+    return this.#drainWaiter.promise;
+  }
+
+  async #run(job: ExclusiveJob): Promise<void> {
+    await this.#sent();
+    if (this.#stopped) return;
+    await job(this.#host.transport);
+    if (this.#stopped) return;
+    const held = this.#held ?? [];
+    this.#held = null;
+    this.#heldBytes = 0;
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i]!;
+      if (typeof item === "function") {
+        this.#held = [];
+        for (const rest of held.slice(i + 1)) {
+          this.#held.push(rest);
+          if (typeof rest !== "function") this.#heldBytes += rest.length;
+        }
+        void this.#run(item);
+        return;
+      }
+      this.#queue.push(item);
+    }
+    if (this.#queue.pendingLength > 0) this.flush();
+    else if (!this.#writing) this.#host.drained();
+  }
+}
