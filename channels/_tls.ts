@@ -15,6 +15,7 @@ import {
   type StreamListenOptions,
   type Transport,
 } from "./_socket.ts";
+import { acceptTlsUpgrade } from "./_tls_server_upgrade.ts";
 
 /** TLS options of a client stream. */
 export interface TlsClientOptions {
@@ -151,12 +152,19 @@ export async function upgradeClient(
 
 /**
  * Upgrades a stream accepted by a plain server in place, acting as the TLS
- * server. Deno has no server-side `startTls`; see the implementation notes.
+ * server. Deno has no server-side `startTls`: this runs `node:tls` over the
+ * Deno connection (see `_tls_server_upgrade.ts` for why and how).
  *
- * @throws {TlsHandshakeError} When the handshake fails.
+ * @throws {TlsHandshakeError} When the handshake fails (bad certificate or
+ * key, a plaintext or distrusting peer, the peer closing).
  */
-export function upgradeServer(plain: Transport, _options: TlsServerOptions): Promise<Transport> {
-  return Promise.reject(
-    handshakeError(new Error("server-side STARTTLS is not available yet"), peer(plain)),
-  );
+export async function upgradeServer(
+  plain: Transport,
+  options: TlsServerOptions,
+): Promise<Transport> {
+  try {
+    return await acceptTlsUpgrade(plain, options);
+  } catch (error) {
+    throw handshakeError(error, peer(plain));
+  }
 }

@@ -14,6 +14,8 @@ import type { Transport } from "./_socket.ts";
 export interface WriterHost {
   /** The connection to write to. */
   readonly transport: Transport;
+  /** `n` bytes were written to the socket. */
+  wrote(n: number): void;
   /** Everything queued was sent. */
   drained(): void;
   /** A socket write failed; the queue was cleared. */
@@ -134,6 +136,7 @@ export class Writer {
         }
         offset += n;
         this.#queue.sent(n);
+        this.#host.wrote(n);
       }
       this.#queue.release();
     }

@@ -6,11 +6,19 @@
  */
 
 import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
-import { Channel, type ChannelOptions, reportError } from "./channel.ts";
+import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
 import type { ListenError } from "./errors.ts";
 import { Stream } from "./stream.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
-import { type Acceptor, listenStream, type StreamListenOptions, tuneAccepted } from "./_socket.ts";
+import {
+  type Acceptor,
+  listenStream,
+  type StreamListenOptions,
+  type Transport,
+  tuneAccepted,
+} from "./_socket.ts";
+import type { Timer } from "../engine/timer.ts";
+import { statistics } from "../engine/_statistics.ts";
 import type { TlsServerOptions } from "./_tls.ts";
 
 /** A `Stream` subclass a server can instantiate for each connection. */
@@ -29,7 +37,26 @@ export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions
 /** Options for `Server.listen()`. */
 export interface ListenOptions extends StreamListenOptions {}
 
+/** Options for `Server.close()`. */
+export interface ServerCloseOptions extends CloseOptions {
+  /**
+   * Also close every open stream, flushing first, and close those still
+   * open after this many milliseconds without flushing.
+   *
+   * @default {undefined}
+   */
+  drain?: number;
+}
+
+/** Why `onReject` refused a connection. */
+export type RejectReason = "maxConnections" | "maxConnectionsPerAddress";
+
 type State = "idle" | "starting" | "listening" | "closed";
+
+function hostOf(addr: Deno.Addr): string {
+  const normal = normalizeAddr(addr);
+  return "hostname" in normal ? normal.hostname : "path" in normal ? normal.path : "";
+}
 
 /**
  * Listens for connections and wraps each in a `ConnectionClass` instance,
@@ -81,11 +108,34 @@ export class Server<S extends Stream = Stream> extends Channel {
    * @default {Infinity}
    */
   maxConnections = Infinity;
+  /**
+   * The most open streams from one remote host at once; connections beyond
+   * it are accepted and closed at once (after `onReject`).
+   *
+   * @default {Infinity}
+   */
+  maxConnectionsPerAddress = Infinity;
+  /**
+   * Idle timeout (ms) given to every accepted stream (see `Stream.timeout`);
+   * 0 for none.
+   *
+   * @default {0}
+   */
+  timeout = 0;
+  /**
+   * Frame timeout (ms) given to every accepted stream (see
+   * `Stream.frameTimeout`); 0 for none.
+   *
+   * @default {0}
+   */
+  frameTimeout = 0;
 
   #state: State = "idle";
   #acceptor: Acceptor | null = null;
   #address: Deno.Addr | null = null;
   #tls: TlsServerOptions | null = null;
+  #perAddress = new Map<string, number>();
+  #drainTimer: Timer | null = null;
 
   /**
    * Creates a server.
@@ -192,6 +242,16 @@ export class Server<S extends Stream = Stream> extends Channel {
   onAccept(_stream: S): void {}
 
   /**
+   * Called for a connection refused by `maxConnections` or
+   * `maxConnectionsPerAddress`, with a plain `Stream` for it: write a reply
+   * if the protocol has one; the stream is closed (flushing) afterwards.
+   *
+   * @param _stream The refused connection.
+   * @param _reason Which limit refused it.
+   */
+  onReject(_stream: Stream, _reason: RejectReason): void {}
+
+  /**
    * Starts listening once the engine runs. `onListen()` or `onListenError()`
    * follows.
    *
@@ -245,19 +305,37 @@ export class Server<S extends Stream = Stream> extends Channel {
       } catch (error) {
         if (this.#state !== "listening") return;
         if (error instanceof Deno.errors.BadResource) return this.close();
-        reportError(this, error);
+        // Out of file descriptors and the like: keep serving, try again shortly.
+        console.error(`${this.constructor.name} #${this.id}: accept failed, retrying:`, error);
+        await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
       }
-      if (this.#state !== "listening" || this.channels.size >= this.maxConnections) {
+      if (this.#state !== "listening") {
         transport.close();
         continue;
       }
       tuneAccepted(transport);
-      this.#adopt(transport);
+      const host = hostOf(transport.remoteAddr);
+      if (this.channels.size >= this.maxConnections) this.#reject(transport, "maxConnections");
+      else if ((this.#perAddress.get(host) ?? 0) >= this.maxConnectionsPerAddress) {
+        this.#reject(transport, "maxConnectionsPerAddress");
+      } else this.#adopt(transport, host);
     }
   }
 
-  #adopt(transport: Parameters<Stream[typeof adopt]>[0]): void {
+  #reject(transport: Transport, reason: RejectReason): void {
+    this.engine[statistics].rejected++;
+    const stream = new Stream({ engine: this.engine });
+    stream[adopt](transport, null);
+    try {
+      this.onReject(stream, reason);
+    } catch (error) {
+      reportError(this, error);
+    }
+    stream.close();
+  }
+
+  #adopt(transport: Transport, host: string): void {
     const ConnectionClass = this.ConnectionClass ??
       (this.constructor as { ConnectionClass?: StreamClass<S> }).ConnectionClass ??
       (Stream as StreamClass<S>);
@@ -270,6 +348,9 @@ export class Server<S extends Stream = Stream> extends Channel {
       return;
     }
     this.channels.set(stream.id, stream);
+    this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
+    if (this.timeout > 0) stream.timeout = this.timeout;
+    if (this.frameTimeout > 0) stream.frameTimeout = this.frameTimeout;
     stream[adopt](transport, this);
     try {
       this.onAccept(stream);
@@ -281,14 +362,40 @@ export class Server<S extends Stream = Stream> extends Channel {
 
   /** A closed stream leaves `channels`. */
   [forget](stream: Stream): void {
-    this.channels.delete(stream.id);
+    if (!this.channels.delete(stream.id)) return;
+    const remote = stream.remoteAddress;
+    if (remote !== null) {
+      const host = hostOf(remote);
+      const count = (this.#perAddress.get(host) ?? 1) - 1;
+      if (count > 0) this.#perAddress.set(host, count);
+      else this.#perAddress.delete(host);
+    }
+    if (this.channels.size === 0 && this.#drainTimer !== null) {
+      this.#drainTimer.cancel();
+      this.#drainTimer = null;
+    }
   }
 
   /**
-   * Stops listening. Open streams stay open; close them yourself, or use
-   * `engine.stop()`. `onClose()` follows in a later iteration.
+   * Stops listening. By default open streams stay open (close them
+   * yourself, or use `engine.stop()`). With `{ drain: ms }` every open
+   * stream is asked to close after sending what it has queued, and those
+   * still open after `ms` are closed without flushing. `onClose()` follows
+   * in a later iteration.
+   *
+   * @example Graceful shutdown
+   * ```ts
+   * import { Server, Stream } from "@pants/pants";
+   *
+   * const server = new Server(Stream).listen(4040);
+   * Deno.addSignalListener("SIGTERM", () => server.close({ drain: 5000 }));
+   * ```
+   *
+   * @param options `drain`: close the open streams too, within this many ms
+   * (`flush: false` closes them at once without sending what is queued).
    */
-  close(): void {
+  close(options: ServerCloseOptions = {}): void {
+    if (options.drain !== undefined) this.#drain(options.drain, options.flush ?? true);
     if (this.#state === "closed") return;
     const wasOpen = this.#state !== "idle";
     this.#state = "closed";
@@ -302,6 +409,18 @@ export class Server<S extends Stream = Stream> extends Channel {
     }
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => this.#notifyClose());
+  }
+
+  #drain(ms: number, flush: boolean): void {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`Invalid drain ${ms}: expected milliseconds, 0 or more`);
+    }
+    for (const stream of [...this.channels.values()]) stream.close({ flush });
+    if (this.channels.size === 0 || this.#drainTimer !== null) return;
+    this.#drainTimer = this.engine.defer(ms, () => {
+      this.#drainTimer = null;
+      for (const stream of [...this.channels.values()]) stream.close({ flush: false });
+    });
   }
 
   #notifyClose(): void {

@@ -32,6 +32,8 @@ import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_f
 import { completeUtf8Length, utf8Length } from "./_utf8.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
 import type { Server } from "./server.ts";
+import type { Timer } from "../engine/timer.ts";
+import { statistics } from "../engine/_statistics.ts";
 
 /** Options for `write()`. */
 export interface WriteOptions {
@@ -54,7 +56,17 @@ export interface WritePackedOptions {
 
 export type { FileSource, TlsClientOptions, TlsServerOptions, WriteFileOptions };
 
+/** Which limit `onTimeout` reports: no traffic for `timeout` ms, or a frame not completed within `frameTimeout` ms. */
+export type StreamTimeout = "idle" | "frame";
+
 type State = "idle" | "connecting" | "connected" | "closing" | "closed";
+
+function checkTimeout(name: string, ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`Invalid ${name} ${ms}: expected milliseconds, 0 or more (0 disables it)`);
+  }
+  return ms;
+}
 
 const core = defaultFramingCore();
 const latin1 = new TextDecoder("latin1");
@@ -122,6 +134,22 @@ export class Stream extends Channel {
    * @default {65536}
    */
   writeBufferSize = 64 * 1024;
+  /**
+   * The hard cap of the send queue: a `write()` that would queue more
+   * throws a `StreamBufferOverflow` (`writeOverflow = "throw"`) or closes
+   * the stream without flushing (`"close"`), so a peer that never reads
+   * cannot make the stream buffer without bound.
+   *
+   * @default {16777216}
+   */
+  maxWriteBuffer = 16 * 1024 * 1024;
+  /**
+   * What a `write()` beyond `maxWriteBuffer` does: `"throw"` a
+   * `StreamBufferOverflow` (nothing is queued), or `"close"` the stream.
+   *
+   * @default {"throw"}
+   */
+  writeOverflow: "throw" | "close" = "throw";
 
   #state: State = "idle";
   #transport: Transport | null = null;
@@ -145,6 +173,16 @@ export class Stream extends Channel {
   #decoder: TextDecoder | null = null;
   /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
   #frameNext = 0;
+  /** Frames delivered so far. */
+  #framesDelivered = 0;
+
+  #timeout = 0;
+  #frameTimeout = 0;
+  #lastActivity = 0;
+  /** When the first byte of the pending partial frame arrived, or -1. */
+  #frameSince = -1;
+  #timer: Timer | null = null;
+  readonly #checkTimeouts = (): void => this.#onTimer();
 
   #tlsClient: TlsClientOptions | null = null;
   #secure = false;
@@ -165,6 +203,10 @@ export class Stream extends Channel {
     return new Writer({
       get transport(): Transport {
         return stream.#transport!;
+      },
+      wrote: (n) => {
+        stream.engine[statistics].bytesOut += n;
+        if (stream.#timeout > 0) stream.#lastActivity = stream.engine.now();
       },
       drained: () => stream.#drained(),
       failed: (error) => stream.#readFailed(error),
@@ -283,6 +325,93 @@ export class Stream extends Channel {
    */
   onEnd(): void {
     this.close();
+  }
+
+  /**
+   * Called when the stream was idle for `timeout` ms (`"idle"`), or a frame
+   * did not complete within `frameTimeout` ms of its first byte (`"frame"`).
+   * The default closes the stream without flushing.
+   *
+   * @param _kind Which limit was reached.
+   */
+  onTimeout(_kind: StreamTimeout): void {
+    this.close({ flush: false });
+  }
+
+  /**
+   * Idle timeout in milliseconds: no byte read or written for that long
+   * calls `onTimeout("idle")`. `0` disables it. Runs on the engine's timer
+   * ring (one timer per stream, not re-armed per read).
+   *
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
+   */
+  get timeout(): number {
+    return this.#timeout;
+  }
+  set timeout(ms: number) {
+    this.#timeout = checkTimeout("timeout", ms);
+    this.#lastActivity = this.engine.now();
+    this.#armTimer();
+  }
+
+  /**
+   * Frame timeout in milliseconds: a frame must complete within this long
+   * of its first byte, or `onTimeout("frame")` is called. It stops slow-drip
+   * peers that send a byte every few seconds and never finish a frame. `0`
+   * disables it.
+   *
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
+   */
+  get frameTimeout(): number {
+    return this.#frameTimeout;
+  }
+  set frameTimeout(ms: number) {
+    this.#frameTimeout = checkTimeout("frameTimeout", ms);
+    this.#armTimer();
+  }
+
+  /** Frames delivered to `onRead` so far. */
+  get framesDelivered(): number {
+    return this.#framesDelivered;
+  }
+
+  #armTimer(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+    if (this.#state !== "connected" && this.#state !== "closing") return;
+    const now = this.engine.now();
+    let due = Infinity;
+    if (this.#timeout > 0) due = this.#lastActivity + this.#timeout;
+    if (this.#frameTimeout > 0 && this.#frameSince >= 0) {
+      due = Math.min(due, this.#frameSince + this.#frameTimeout);
+    }
+    if (due !== Infinity) {
+      this.#timer = this.engine.defer(Math.max(0, due - now), this.#checkTimeouts);
+    }
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    if (this.#state !== "connected" && this.#state !== "closing") return;
+    const now = this.engine.now();
+    let kind: StreamTimeout | null = null;
+    if (this.#timeout > 0 && now - this.#lastActivity >= this.#timeout) kind = "idle";
+    else if (
+      this.#frameTimeout > 0 && this.#frameSince >= 0 &&
+      now - this.#frameSince >= this.#frameTimeout
+    ) kind = "frame";
+    if (kind === null) return this.#armTimer();
+    this.#frameSince = -1;
+    this.#lastActivity = now;
+    this.engine[statistics].timeouts++;
+    try {
+      this.onTimeout(kind);
+    } catch (error) {
+      reportError(this, error);
+    }
+    this.#armTimer();
   }
 
   /**
@@ -410,11 +539,13 @@ export class Stream extends Channel {
   }
 
   #begin(): void {
+    this.#lastActivity = this.engine.now();
     try {
       this.onConnect();
     } catch (error) {
       reportError(this, error);
     }
+    if (this.#timeout > 0 || this.#frameTimeout > 0) this.#armTimer();
     if (this.#state === "connected" && !this.#paused && !this.#upgrading) void this.#readLoop();
   }
 
@@ -469,12 +600,20 @@ export class Stream extends Channel {
 
   #received(n: number): void {
     const buffer = this.#readBuffer;
+    const stats = this.engine[statistics];
+    stats.bytesIn += n;
+    const framesBefore = this.#framesDelivered;
+    if (this.#timeout > 0) this.#lastActivity = this.engine.now();
     if (this.#delimiter.kind === "chunk" && this.#region === 0 && !this.#paused) {
       this.#deliver(buffer.subarray(0, n));
     } else {
       if (this.#region === 0) this.#region = core.open();
       core.append(this.#region, buffer.subarray(0, n));
       this.#drain();
+    }
+    stats.frames += this.#framesDelivered - framesBefore;
+    if (this.#frameTimeout > 0 && this.#state === "connected") {
+      this.#trackFrame(this.#framesDelivered !== framesBefore);
     }
     // Adapt the read buffer: large while reads fill it, small again when idle.
     if (n === buffer.length && buffer.length < LARGE_READ) {
@@ -484,6 +623,18 @@ export class Stream extends Channel {
       this.#readBuffer = new Uint8Array(SMALL_READ);
       this.#smallReads = 0;
       if (this.#region !== 0 && core.buffered(this.#region) === 0) core.trim(this.#region);
+    }
+  }
+
+  /** Starts or stops the frame timeout's clock after a read. */
+  #trackFrame(progressed: boolean): void {
+    const partial = this.#region !== 0 && core.buffered(this.#region) > 0;
+    if (!partial) {
+      this.#frameSince = -1;
+    } else if (progressed || this.#frameSince < 0) {
+      const idle = this.#frameSince < 0;
+      this.#frameSince = this.engine.now();
+      if (idle) this.#armTimer();
     }
   }
 
@@ -539,6 +690,7 @@ export class Stream extends Channel {
     start: number,
     end: number,
   ): void {
+    this.#framesDelivered++;
     try {
       if (delimiter.struct !== null) {
         this.onRead(...delimiter.struct.unpackFrom(bytes, start));
@@ -556,6 +708,7 @@ export class Stream extends Channel {
 
   /** Delivers one chunk (the `null` delimiter). */
   #deliver(view: Uint8Array): void {
+    this.#framesDelivered++;
     try {
       this.onRead(this.encoding === null ? view : this.#text(view, true));
     } catch (error) {
@@ -588,6 +741,7 @@ export class Stream extends Channel {
     const before = utf8 ? utf8Length(text, found.index) : found.index;
     core.consume(region, consumed);
     this.#frameNext = 0;
+    this.#framesDelivered++;
     try {
       if (!this.regexSearch) this.onRead(found);
       else if (utf8) this.onRead(text.slice(0, found.index));
@@ -600,6 +754,7 @@ export class Stream extends Channel {
 
   #overflow(bytes: number, limit: number): void {
     core.consume(this.#region, core.buffered(this.#region));
+    this.engine[statistics].overflows++;
     try {
       this.onOverflowError(
         new StreamBufferOverflow(
@@ -653,6 +808,7 @@ export class Stream extends Channel {
    */
   write(data: Uint8Array | string, options?: WriteOptions): boolean {
     this.#checkWritable();
+    this.#checkRoom(typeof data === "string" ? data.length : data.length);
     this.#writer.write(data);
     if (options?.flush) this.#writer.flush();
     return this.#writer.size <= this.writeBufferSize;
@@ -684,6 +840,7 @@ export class Stream extends Channel {
    */
   writePacked(...values: unknown[]): boolean {
     this.#checkWritable();
+    this.#checkRoom(0);
     const last = values[values.length - 1];
     let codec: Struct | NetStructLike | null = null;
     if (isPackedOptions(last)) {
@@ -757,6 +914,25 @@ export class Stream extends Channel {
       throw new ChannelClosedError(this.#state === "closed" ? CLOSED : NOT_CONNECTED);
     }
     this.#writer.flush();
+  }
+
+  /** Enforces `maxWriteBuffer` before `bytes` more are queued. */
+  #checkRoom(bytes: number): void {
+    const queued = this.#writer.size;
+    if (queued + bytes <= this.maxWriteBuffer) return;
+    const error = new StreamBufferOverflow(
+      `Cannot queue ${bytes} more bytes: ${queued} are already waiting to be sent, and ` +
+        `maxWriteBuffer is ${this.maxWriteBuffer}; the peer is not reading fast enough ` +
+        "(wait for onWrite() when write() returns false)",
+      this.maxWriteBuffer,
+      queued + bytes,
+    );
+    this.engine[statistics].overflows++;
+    if (this.writeOverflow === "close") {
+      this.close({ flush: false });
+      throw new ChannelClosedError(`${error.message}; the stream was closed`);
+    }
+    throw error;
   }
 
   #checkWritable(): void {
@@ -893,6 +1069,8 @@ export class Stream extends Channel {
   }
 
   #finishClose(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
     const wasOpen = this.#state !== "idle";
     this.#state = "closed";
     this.#writer.stop();
