@@ -27,7 +27,7 @@ export async function until(
 }
 
 /** Runs `body` with a fresh started engine, and stops it afterwards. */
-export async function withEngine(body: (engine: Engine) => Promise<void>): Promise<void> {
+export async function withEngine(body: (engine: Engine) => Promise<void> | void): Promise<void> {
   const engine = new Engine({ graceMs: 1000 });
   const running = engine.start();
   try {

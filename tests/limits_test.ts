@@ -131,7 +131,7 @@ Deno.test("Stream.timeout rejects negative and non-finite values", () => {
 });
 
 Deno.test("Stream.write throws StreamBufferOverflow beyond maxWriteBuffer", async () => {
-  await withEngine(async (engine) => {
+  await withEngine((engine) => {
     const stream = new Stream({ engine });
     stream.maxWriteBuffer = 1000;
     const peer = attachMemory(stream);
@@ -145,7 +145,7 @@ Deno.test("Stream.write throws StreamBufferOverflow beyond maxWriteBuffer", asyn
 });
 
 Deno.test("Stream.write closes the stream beyond maxWriteBuffer with writeOverflow close", async () => {
-  await withEngine(async (engine) => {
+  await withEngine((engine) => {
     const stream = new Stream({ engine });
     stream.maxWriteBuffer = 1000;
     stream.writeOverflow = "close";
