@@ -25,14 +25,46 @@
  * @module
  */
 
-export * from "./engine/engine.ts";
-export * from "./engine/timer.ts";
-export * from "./engine/clock.ts";
-export * from "./channels/address.ts";
-export * from "./channels/channel.ts";
-export * from "./channels/errors.ts";
-export * from "./channels/stream.ts";
-export * from "./channels/server.ts";
-export * from "./framing/struct.ts";
-export * from "./framing/net_struct.ts";
+export {
+  type ChannelCounts,
+  Engine,
+  engine,
+  type EngineChannel,
+  type EngineOptions,
+} from "./engine/engine.ts";
+export { Timer } from "./engine/timer.ts";
+export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
+export type { AddressInput } from "./channels/address.ts";
+export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
+export {
+  ChannelClosedError,
+  ListenError,
+  StartTlsError,
+  StreamBufferOverflow,
+  StreamConnectError,
+  TlsHandshakeError,
+  WriteFileError,
+} from "./channels/errors.ts";
+export {
+  type FileSource,
+  Stream,
+  type StreamEncoding,
+  type StreamTimeout,
+  type TlsClientOptions,
+  type TlsServerOptions,
+  type WriteFileOptions,
+  type WriteOptions,
+  type WritePackedOptions,
+} from "./channels/stream.ts";
+export {
+  type ListenOptions,
+  type RejectReason,
+  Server,
+  type ServerCloseOptions,
+  type ServerOptions,
+  type StreamClass,
+} from "./channels/server.ts";
+export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
+export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
+export type { FrameRule, RecordStep } from "./framing/_core.ts";
 export type { ReadDelimiter } from "./framing/_delimiter.ts";

@@ -13,7 +13,6 @@ import { adopt, begin, forget } from "./_symbols.ts";
 import {
   type Acceptor,
   listenStream,
-  type StreamListenOptions,
   type Transport,
   tuneAccepted,
 } from "./_socket.ts";
@@ -35,7 +34,20 @@ export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions
 }
 
 /** Options for `Server.listen()`. */
-export interface ListenOptions extends StreamListenOptions {}
+export interface ListenOptions {
+  /**
+   * Length of the kernel's queue of connections not yet accepted.
+   *
+   * @default {511}
+   */
+  backlog?: number;
+  /**
+   * Set `SO_REUSEPORT` (Linux), so several processes can listen on one port.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
+}
 
 /** Options for `Server.close()`. */
 export interface ServerCloseOptions extends CloseOptions {
@@ -107,14 +119,14 @@ export class Server<S extends Stream = Stream> extends Channel {
    *
    * @default {Infinity}
    */
-  maxConnections = Infinity;
+  maxConnections: number = Infinity;
   /**
    * The most open streams from one remote host at once; connections beyond
    * it are accepted and closed at once (after `onReject`).
    *
    * @default {Infinity}
    */
-  maxConnectionsPerAddress = Infinity;
+  maxConnectionsPerAddress: number = Infinity;
   /**
    * Idle timeout (ms) given to every accepted stream (see `Stream.timeout`);
    * 0 for none.
@@ -360,7 +372,11 @@ export class Server<S extends Stream = Stream> extends Channel {
     stream[begin](this.#tls !== null);
   }
 
-  /** A closed stream leaves `channels`. */
+  /**
+   * A closed stream leaves `channels`.
+   *
+   * @ignore
+   */
   [forget](stream: Stream): void {
     if (!this.channels.delete(stream.id)) return;
     const remote = stream.remoteAddress;

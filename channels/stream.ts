@@ -487,7 +487,11 @@ export class Stream extends Channel {
     return this;
   }
 
-  /** Adopts a connection accepted by `server`. */
+  /**
+   * Adopts a connection accepted by `server`.
+   *
+   * @ignore
+   */
   [adopt](transport: Transport, server: Server | null): void {
     this.#server = server;
     this.#state = "connecting";
@@ -498,6 +502,8 @@ export class Stream extends Channel {
   /**
    * Runs `onConnect()` for an adopted connection and starts reading; for a
    * TLS server, completes the handshake first (`onSSLHandshake()` first).
+   *
+   * @ignore
    */
   [begin](secure = false): void {
     if (this.#state !== "connected") return;
