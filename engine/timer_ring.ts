@@ -1,0 +1,615 @@
+/**
+ * The hashed timing ring that holds every timer of one engine.
+ *
+ * Internal to the engine (exported for its tests, not from `mod.ts`).
+ *
+ * Layout: timer state lives in one `Float64Array`, eight numbers (64 bytes,
+ * about one cache line) per record, indexed by record number; functions and
+ * arguments sit in two plain arrays at the same index. Scheduling therefore
+ * allocates nothing but the returned {@linkcode Timer} handle (and the
+ * argument array, when there are arguments). Freed records are reused from
+ * a free list. Records sit on intrusive doubly linked lists:
+ *
+ * - lists `0 .. slots-1`: the ring slots. A `defer`/`cycle` timer due at
+ *   millisecond tick `t` sits in slot `t & (slots - 1)`, whatever its round;
+ *   a visit fires only the entries whose tick has come (overflow rounds).
+ * - list `slots`: `callback` timers in scheduling order.
+ * - list `slots + 1`: `loop` timers in scheduling order.
+ *
+ * An occupancy bitmask (one bit per slot, plus a summary bit per 32-slot
+ * word) finds the next non-empty slot without scanning empty ones, and
+ * `slotMin` keeps a lower bound of each slot's earliest tick so the next due
+ * time is found without walking lists. A record's identity is its unique
+ * sequence number, so a stale handle can never touch a reused record.
+ *
+ * @module
+ */
+
+import { createTimer, type Timer, type TimerOwner } from "./timer.ts";
+
+/** A timer's function as stored. */
+type Fn = (...args: unknown[]) => unknown;
+
+/** Reports an exception thrown by a timer's function. */
+export type TimerErrorReporter = (err: unknown, fn: (...args: never[]) => unknown) => void;
+
+const NIL = -1;
+const FREE = -2;
+const EMPTY_ARGS: unknown[] = [];
+
+// Record fields (offsets in a record's eight numbers).
+const STRIDE = 8;
+const NEXT = 0;
+const PREV = 1;
+const LIST = 2;
+const SEQ = 3; // unique per timer; 0 when free
+const DUE = 4; // exact deadline (ms)
+const TICK = 5; // slot tick: ceil(DUE), never at or before the cursor
+const PERIOD = 6; // 0 for defer, else the cycle period (ms)
+
+/** Options for {@linkcode TimerRing}. */
+export interface TimerRingOptions {
+  /**
+   * Number of one-millisecond slots; a power of two from 32 to 1,048,576.
+   * Longer delays wrap around in rounds.
+   *
+   * @default {4096}
+   */
+  slots?: number;
+  /**
+   * The time (ms) the ring starts at: timers are due at `start` or later.
+   *
+   * @default {0}
+   */
+  start?: number;
+}
+
+/** Calls `fn` with `args`, avoiding a spread for the common small arities. */
+function invoke(fn: Fn, args: unknown[]): void {
+  switch (args.length) {
+    case 0:
+      fn();
+      break;
+    case 1:
+      fn(args[0]);
+      break;
+    case 2:
+      fn(args[0], args[1]);
+      break;
+    default:
+      fn(...args);
+  }
+}
+
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/**
+ * One engine's timers: a hashed timing ring of millisecond slots for
+ * `defer`/`cycle`, and FIFO lists for `callback` and `loop`. Schedule and
+ * cancel are O(1).
+ *
+ * Deadlines are rounded up to whole milliseconds (ticks); timers due in the
+ * same tick fire in scheduling order; a timer never fires before its
+ * deadline.
+ *
+ * @example Usage
+ * ```ts
+ * import { TimerRing } from "./timer_ring.ts";
+ *
+ * const ring = new TimerRing();
+ * ring.defer(10, 0, () => console.log("due"), []);
+ * ring.runDue(10, (err) => console.error(err)); // logs "due"
+ * ```
+ */
+export class TimerRing implements TimerOwner {
+  #slots: number;
+  #mask: number;
+  #callbackList: number;
+  #loopList: number;
+  #head: Int32Array;
+  #tail: Int32Array;
+  #slotMin: Float64Array;
+  #words: Uint32Array;
+  #summary: Uint32Array;
+
+  // Records.
+  #capacity = 0;
+  #used = 0;
+  #free = NIL;
+  #live = 0;
+  #rec = new Float64Array(0);
+  #fns: (Fn | undefined)[] = [];
+  #args: (unknown[] | undefined)[] = [];
+
+  #seq = 1;
+  #cursor: number;
+  #timerCount = 0;
+  #callbackCount = 0;
+  #loopCount = 0;
+  #nextDue = Infinity;
+  #nextDueValid = true;
+  /** The record a list walk visits next; cancel() moves it past a removed record. */
+  #iterNext = NIL;
+
+  /**
+   * Called when a cancel leaves no `defer`/`cycle` timer, so the owner can
+   * disarm its host timer.
+   */
+  onTimersEmpty: (() => void) | null = null;
+
+  /**
+   * Makes an empty ring.
+   *
+   * @param options Slot count and start time.
+   */
+  constructor(options: TimerRingOptions = {}) {
+    const slots = options.slots ?? 4096;
+    if (!Number.isInteger(slots) || slots < 32 || slots > 1 << 20 || (slots & (slots - 1)) !== 0) {
+      throw new RangeError(
+        `Invalid slot count "${slots}": pass a power of two from 32 to 1048576`,
+      );
+    }
+    const start = options.start ?? 0;
+    if (!Number.isFinite(start)) {
+      throw new RangeError(`Invalid start time "${start}": pass a finite number of milliseconds`);
+    }
+    this.#slots = slots;
+    this.#mask = slots - 1;
+    this.#callbackList = slots;
+    this.#loopList = slots + 1;
+    this.#head = new Int32Array(slots + 2).fill(NIL);
+    this.#tail = new Int32Array(slots + 2).fill(NIL);
+    this.#slotMin = new Float64Array(slots).fill(Infinity);
+    this.#words = new Uint32Array(slots >>> 5);
+    this.#summary = new Uint32Array(Math.ceil((slots >>> 5) / 32));
+    this.#cursor = Math.floor(start) - 1;
+    this.#grow(64);
+  }
+
+  /**
+   * Pending `defer` and `cycle` timers.
+   *
+   * @returns The count.
+   */
+  get timerCount(): number {
+    return this.#timerCount;
+  }
+
+  /**
+   * Pending `callback` timers.
+   *
+   * @returns The count.
+   */
+  get callbackCount(): number {
+    return this.#callbackCount;
+  }
+
+  /**
+   * Active `loop` timers.
+   *
+   * @returns The count.
+   */
+  get loopCount(): number {
+    return this.#loopCount;
+  }
+
+  /**
+   * All pending timers of every kind.
+   *
+   * @returns The count.
+   */
+  get size(): number {
+    return this.#live;
+  }
+
+  /**
+   * The sequence number the next timer will get; timers scheduled from now on
+   * compare `>=` it. Used to snapshot "scheduled before this iteration".
+   *
+   * @returns The next sequence number.
+   */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Queues a `callback` timer (runs once, in scheduling order).
+   *
+   * @param fn The function.
+   * @param args Its arguments (kept, not copied).
+   * @returns The handle.
+   */
+  callback(fn: Fn, args: unknown[]): Timer {
+    const id = this.#alloc(fn, args);
+    this.#append(this.#callbackList, id);
+    this.#callbackCount++;
+    return createTimer(this, id, this.#rec[(id << 3) + SEQ]!);
+  }
+
+  /**
+   * Adds a `loop` timer (runs once per iteration until cancelled).
+   *
+   * @param fn The function.
+   * @param args Its arguments (kept, not copied).
+   * @returns The handle.
+   */
+  loop(fn: Fn, args: unknown[]): Timer {
+    const id = this.#alloc(fn, args);
+    this.#append(this.#loopList, id);
+    this.#loopCount++;
+    return createTimer(this, id, this.#rec[(id << 3) + SEQ]!);
+  }
+
+  /**
+   * Adds a `defer` (`period === 0`) or `cycle` (`period > 0`) timer due at
+   * time `due` (ms, absolute).
+   *
+   * @param due The deadline in milliseconds on the ring's clock.
+   * @param period `0` for one-shot, else the fixed-rate period in ms.
+   * @param fn The function.
+   * @param args Its arguments (kept, not copied).
+   * @returns The handle.
+   */
+  defer(due: number, period: number, fn: Fn, args: unknown[]): Timer {
+    const id = this.#alloc(fn, args);
+    const base = id << 3;
+    this.#rec[base + DUE] = due;
+    this.#rec[base + PERIOD] = period;
+    this.#insert(id, due);
+    this.#timerCount++;
+    return createTimer(this, id, this.#rec[base + SEQ]!);
+  }
+
+  /**
+   * The tick (ms) at which the earliest `defer`/`cycle` timer is due, or
+   * `Infinity` if there is none. It may be earlier than the true deadline
+   * after cancels (a lower bound), never later.
+   *
+   * @returns The time to arm the host timer for.
+   */
+  nextDue(): number {
+    if (!this.#nextDueValid) {
+      this.#nextDue = this.#timerCount === 0 ? Infinity : this.#findDue(this.#cursor);
+      this.#nextDueValid = true;
+    }
+    return this.#nextDue;
+  }
+
+  /**
+   * Runs the `callback` timers scheduled before sequence number `limit`, in
+   * scheduling order.
+   *
+   * @param limit Only timers with a smaller sequence number run.
+   * @param report Receives exceptions thrown by the functions.
+   */
+  runCallbacks(limit: number, report: TimerErrorReporter): void {
+    const list = this.#callbackList;
+    let id: number;
+    while ((id = this.#head[list]!) !== NIL && this.#rec[(id << 3) + SEQ]! < limit) {
+      this.#unlink(id);
+      this.#callbackCount--;
+      const fn = this.#fns[id]!;
+      const args = this.#args[id]!;
+      this.#release(id);
+      try {
+        invoke(fn, args);
+      } catch (err) {
+        report(err, fn);
+      }
+    }
+  }
+
+  /**
+   * Runs each `loop` timer added before sequence number `limit` once, in
+   * scheduling order.
+   *
+   * @param limit Only timers with a smaller sequence number run.
+   * @param report Receives exceptions thrown by the functions.
+   */
+  runLoops(limit: number, report: TimerErrorReporter): void {
+    let id = this.#head[this.#loopList]!;
+    while (id !== NIL && this.#rec[(id << 3) + SEQ]! < limit) {
+      this.#iterNext = this.#rec[(id << 3) + NEXT]!;
+      const fn = this.#fns[id]!;
+      const args = this.#args[id]!;
+      try {
+        invoke(fn, args);
+      } catch (err) {
+        report(err, fn);
+      }
+      id = this.#iterNext;
+    }
+    this.#iterNext = NIL;
+  }
+
+  /**
+   * Fires every `defer`/`cycle` timer due at or before `now`, in deadline
+   * order (ties in scheduling order). `cycle` timers re-arm before their
+   * function runs, at their previous deadline plus the period; periods
+   * already missed by `now` are skipped. Timers added while this runs fire
+   * in a later call at the earliest.
+   *
+   * @param now The current time in milliseconds.
+   * @param report Receives exceptions thrown by the functions.
+   * @returns The number of timers fired.
+   */
+  runDue(now: number, report: TimerErrorReporter): number {
+    const target = Math.floor(now);
+    if (target <= this.#cursor) return 0;
+    let from = this.#cursor;
+    this.#cursor = target; // later inserts land after this run
+    this.#nextDueValid = false;
+    let fired = 0;
+    while (this.#timerCount > 0) {
+      const t = this.#findDue(from);
+      if (t > target) break;
+      fired += this.#fireSlot(t, now, report);
+      from = t;
+    }
+    return fired;
+  }
+
+  /** Cancels every pending timer; every handle becomes inactive. */
+  cancelAll(): void {
+    const rec = this.#rec;
+    for (let id = 0; id < this.#used; id++) {
+      const base = id << 3;
+      if (rec[base + LIST] !== FREE) {
+        rec[base + LIST] = FREE;
+        rec[base + SEQ] = 0;
+        this.#fns[id] = undefined;
+        this.#args[id] = undefined;
+      }
+    }
+    this.#head.fill(NIL);
+    this.#tail.fill(NIL);
+    this.#slotMin.fill(Infinity);
+    this.#words.fill(0);
+    this.#summary.fill(0);
+    this.#used = 0;
+    this.#free = NIL;
+    this.#live = 0;
+    this.#timerCount = 0;
+    this.#callbackCount = 0;
+    this.#loopCount = 0;
+    this.#nextDue = Infinity;
+    this.#nextDueValid = true;
+    this.#iterNext = NIL;
+  }
+
+  /**
+   * Whether record `id` is still the pending timer numbered `seq`.
+   *
+   * @param id The record index.
+   * @param seq The timer's sequence number.
+   * @returns `true` while pending.
+   */
+  isTimerActive(id: number, seq: number): boolean {
+    return id < this.#used && this.#rec[(id << 3) + SEQ] === seq;
+  }
+
+  /**
+   * Cancels record `id` if it is still the timer numbered `seq`; otherwise
+   * does nothing.
+   *
+   * @param id The record index.
+   * @param seq The timer's sequence number.
+   */
+  cancelTimer(id: number, seq: number): void {
+    const base = id << 3;
+    if (id >= this.#used || this.#rec[base + SEQ] !== seq) return;
+    const list = this.#rec[base + LIST]!;
+    if (id === this.#iterNext) this.#iterNext = this.#rec[base + NEXT]!;
+    this.#unlink(id);
+    this.#release(id);
+    if (list < this.#slots) {
+      if (this.#head[list] === NIL) this.#clearBit(list);
+      if (--this.#timerCount === 0) {
+        this.#nextDue = Infinity;
+        this.#nextDueValid = true;
+        this.onTimersEmpty?.();
+      }
+    } else if (list === this.#callbackList) {
+      this.#callbackCount--;
+    } else {
+      this.#loopCount--;
+    }
+  }
+
+  // --- records -------------------------------------------------------------
+
+  #alloc(fn: Fn, args: unknown[]): number {
+    let id = this.#free;
+    if (id !== NIL) {
+      this.#free = this.#rec[(id << 3) + NEXT]!;
+    } else {
+      if (this.#used === this.#capacity) this.#grow(this.#capacity * 2);
+      id = this.#used++;
+    }
+    this.#live++;
+    this.#rec[(id << 3) + SEQ] = this.#seq++;
+    this.#fns[id] = fn;
+    this.#args[id] = args.length === 0 ? EMPTY_ARGS : args;
+    return id;
+  }
+
+  #release(id: number): void {
+    const base = id << 3;
+    this.#rec[base + LIST] = FREE;
+    this.#rec[base + SEQ] = 0;
+    this.#fns[id] = undefined;
+    this.#args[id] = undefined;
+    if (--this.#live === 0) {
+      // Everything is free: restart allocation from record 0 (sequence
+      // numbers keep stale handles harmless).
+      this.#used = 0;
+      this.#free = NIL;
+    } else {
+      this.#rec[base + NEXT] = this.#free;
+      this.#free = id;
+    }
+  }
+
+  #grow(capacity: number): void {
+    const rec = new Float64Array(capacity * STRIDE);
+    rec.set(this.#rec);
+    this.#rec = rec;
+    for (let i = this.#capacity; i < capacity; i++) {
+      this.#fns.push(undefined);
+      this.#args.push(undefined);
+    }
+    this.#capacity = capacity;
+  }
+
+  // --- lists ---------------------------------------------------------------
+
+  #append(list: number, id: number): void {
+    const rec = this.#rec;
+    const base = id << 3;
+    const tail = this.#tail[list]!;
+    rec[base + LIST] = list;
+    rec[base + NEXT] = NIL;
+    rec[base + PREV] = tail;
+    if (tail !== NIL) rec[(tail << 3) + NEXT] = id;
+    else this.#head[list] = id;
+    this.#tail[list] = id;
+  }
+
+  #unlink(id: number): void {
+    const rec = this.#rec;
+    const base = id << 3;
+    const list = rec[base + LIST]!;
+    const prev = rec[base + PREV]!;
+    const next = rec[base + NEXT]!;
+    if (prev !== NIL) rec[(prev << 3) + NEXT] = next;
+    else this.#head[list] = next;
+    if (next !== NIL) rec[(next << 3) + PREV] = prev;
+    else this.#tail[list] = prev;
+  }
+
+  // --- ring ----------------------------------------------------------------
+
+  #insert(id: number, due: number): void {
+    let tick = Math.ceil(due);
+    if (tick <= this.#cursor) tick = this.#cursor + 1;
+    this.#rec[(id << 3) + TICK] = tick;
+    const slot = tick & this.#mask;
+    if (this.#head[slot] === NIL) {
+      this.#setBit(slot);
+      this.#slotMin[slot] = tick;
+    } else if (tick < this.#slotMin[slot]!) {
+      this.#slotMin[slot] = tick;
+    }
+    this.#append(slot, id);
+    if (this.#nextDueValid && tick < this.#nextDue) this.#nextDue = tick;
+  }
+
+  /**
+   * The earliest tick (a lower bound) over all slots, given that every entry
+   * is due after tick `from`. Walks non-empty slots in ring order from
+   * `from + 1` and stops once a slot's first possible tick passes the best
+   * found so far.
+   */
+  #findDue(from: number): number {
+    const start = (from + 1) & this.#mask;
+    let best = Infinity;
+    let slot = this.#findBit(start);
+    while (slot !== NIL) {
+      if (from + 1 + slot - start >= best) return best; // first tick > from in this slot
+      const min = this.#slotMin[slot]!;
+      if (min < best) best = min;
+      slot = this.#findBit(slot + 1);
+    }
+    slot = this.#findBit(0);
+    while (slot !== NIL && slot < start) {
+      if (from + 1 + this.#slots - start + slot >= best) return best;
+      const min = this.#slotMin[slot]!;
+      if (min < best) best = min;
+      slot = this.#findBit(slot + 1);
+    }
+    return best;
+  }
+
+  /**
+   * Fires the entries of tick `t`'s slot that are due by `t`, in list
+   * (scheduling) order, and recomputes the slot's lower bound: from the
+   * entries left, plus (through `#insert`) any appended meanwhile. Entries
+   * appended while this runs (new timers, re-armed cycles) are due after
+   * this run's target tick, so they never fire here.
+   */
+  #fireSlot(t: number, now: number, report: TimerErrorReporter): number {
+    const slot = t & this.#mask;
+    const slotMin = this.#slotMin;
+    slotMin[slot] = Infinity;
+    let fired = 0;
+    let id = this.#head[slot]!;
+    while (id !== NIL) {
+      const rec = this.#rec; // a timer's function may grow (replace) it
+      const base = id << 3;
+      this.#iterNext = rec[base + NEXT]!;
+      const tick = rec[base + TICK]!;
+      if (tick > t) {
+        if (tick < slotMin[slot]!) slotMin[slot] = tick;
+      } else {
+        this.#unlink(id);
+        const fn = this.#fns[id]!;
+        const args = this.#args[id]!;
+        const period = rec[base + PERIOD]!;
+        if (period > 0) {
+          let next = rec[base + DUE]! + period;
+          if (next <= now) next += period * Math.floor((now - next) / period + 1);
+          rec[base + DUE] = next;
+          this.#insert(id, next);
+        } else {
+          this.#timerCount--;
+          this.#release(id);
+        }
+        fired++;
+        try {
+          invoke(fn, args);
+        } catch (err) {
+          report(err, fn);
+        }
+      }
+      id = this.#iterNext;
+    }
+    this.#iterNext = NIL;
+    if (this.#head[slot] === NIL) this.#clearBit(slot);
+    return fired;
+  }
+
+  // --- occupancy bitmask ---------------------------------------------------
+
+  #setBit(slot: number): void {
+    const w = slot >>> 5;
+    if (this.#words[w] === 0) this.#summary[w >>> 5]! |= 1 << (w & 31);
+    this.#words[w]! |= 1 << (slot & 31);
+  }
+
+  #clearBit(slot: number): void {
+    const w = slot >>> 5;
+    const word = this.#words[w]! & ~(1 << (slot & 31));
+    this.#words[w] = word;
+    if (word === 0) this.#summary[w >>> 5]! &= ~(1 << (w & 31));
+  }
+
+  /** The first non-empty slot at index `>= p`, or `NIL`. */
+  #findBit(p: number): number {
+    if (p >= this.#slots) return NIL;
+    let w = p >>> 5;
+    const bits = this.#words[w]! & (-1 << (p & 31));
+    if (bits !== 0) return (w << 5) + ctz(bits);
+    const q = w + 1;
+    let s = q >>> 5;
+    if (s >= this.#summary.length) return NIL;
+    let summary = this.#summary[s]! & (-1 << (q & 31));
+    while (summary === 0) {
+      if (++s >= this.#summary.length) return NIL;
+      summary = this.#summary[s]!;
+    }
+    w = (s << 5) + ctz(summary);
+    return (w << 5) + ctz(this.#words[w]!);
+  }
+}
