@@ -33,6 +33,7 @@ export {
   type EngineOptions,
 } from "./engine/engine.ts";
 export { Timer } from "./engine/timer.ts";
+export type { EngineStats } from "./engine/stats.ts";
 export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
 export type { AddressInput } from "./channels/address.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";

@@ -23,4 +23,6 @@ export class EngineStatistics {
   timeouts = 0;
   /** Connections refused by connection limits. */
   rejected = 0;
+  /** How late the host timer fired the last time (ms). */
+  loopLagMs = 0;
 }

@@ -5,6 +5,8 @@
  */
 
 import { EngineStatistics, statistics } from "./_statistics.ts";
+import type { EngineStats } from "./stats.ts";
+import { defaultFramingCore } from "../framing/_default_core.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { Timer } from "./timer.ts";
 import { TimerRing } from "./timer_ring.ts";
@@ -189,6 +191,7 @@ export class Engine {
    * @ignore
    */
   readonly [statistics]: EngineStatistics = new EngineStatistics();
+  #finishHooks: (() => void)[] = [];
   #whenRunning: Fn[] = [];
   #whenRunningSpare: Fn[] = [];
   #closeQueue: Fn[] = [];
@@ -286,6 +289,77 @@ export class Engine {
    */
   counts(): ChannelCounts {
     return { ...this.#counts };
+  }
+
+  /**
+   * The engine's counters: open channels by kind, bytes in and out, frames
+   * delivered, overflows, timeouts, rejected connections, the framing
+   * core's live receive buffers, and loop lag.
+   *
+   * @example Usage
+   * ```ts
+   * import { engine } from "@pants/pants";
+   *
+   * const { channels, bytesIn, loopLagMs } = engine.stats();
+   * console.log(channels.stream, bytesIn, loopLagMs);
+   * ```
+   *
+   * @returns A fresh snapshot.
+   */
+  stats(): EngineStats {
+    const counters = this[statistics];
+    const core = defaultFramingCore();
+    return {
+      channels: this.counts(),
+      bytesIn: counters.bytesIn,
+      bytesOut: counters.bytesOut,
+      frames: counters.frames,
+      overflows: counters.overflows,
+      timeouts: counters.timeouts,
+      rejected: counters.rejected,
+      wasmRegions: core.liveRegions,
+      wasmBufferBytes: core.liveBytes,
+      loopLagMs: counters.loopLagMs,
+    };
+  }
+
+  /**
+   * Stops the engine gracefully (`stop()`) when the process receives one of
+   * `signals`. The listeners are removed when the engine finishes, so they
+   * never keep a finished script alive.
+   *
+   * @example An echo server that shuts down cleanly on Ctrl-C
+   * ```ts
+   * import { engine, Server, Stream } from "@pants/pants";
+   *
+   * new Server(Stream).listen(4040);
+   * engine.stopOnSignals();
+   * await engine.start();
+   * ```
+   *
+   * @param signals The signals to stop on.
+   * @returns A function that removes the listeners early.
+   */
+  stopOnSignals(signals: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"]): () => void {
+    const onSignal = (): void => void this.stop();
+    for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+    let removed = false;
+    const remove = (): void => {
+      if (removed) return;
+      removed = true;
+      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    };
+    this.#finishHooks.push(remove);
+    if (this.#state === "idle") {
+      queueMicrotask(() => this.#state === "idle" && this.#runFinishHooks());
+    }
+    return remove;
+  }
+
+  #runFinishHooks(): void {
+    const hooks = this.#finishHooks;
+    this.#finishHooks = [];
+    for (const hook of hooks) hook();
   }
 
   /**
@@ -788,6 +862,7 @@ export class Engine {
   }
 
   #onHostTimer = (): void => {
+    this[statistics].loopLagMs = Math.max(0, this.#clock.now() - this.#hostAt);
     this.#hostTimer = null;
     this.#hostAt = Infinity;
     if (this.#state === "polling") this.#pollWake?.();
@@ -808,6 +883,7 @@ export class Engine {
   }
 
   #finishStart(): void {
+    this.#runFinishHooks();
     this.#disarm();
     if (this.#immediate !== null) {
       clearImmediate(this.#immediate);

@@ -20,4 +20,5 @@ class BlockEcho extends Stream {
 }
 
 new Server(BlockEcho).listen(address());
+engine.stopOnSignals();
 engine.start();

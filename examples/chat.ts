@@ -3,14 +3,17 @@
  *
  *     deno run --allow-net=0.0.0.0:4040 examples/chat.ts [port] [hostname]
  *
- * Try it with two terminals running `nc localhost 4040`.
+ * Try it with two terminals running `nc localhost 4040`. The classes are
+ * exported so tests can import them (see `tests/testing_test.ts`); the
+ * server only starts when this file is the main module.
  *
  * @module
  */
 import { engine, Server, Stream } from "../mod.ts";
 import { address } from "./_address.ts";
 
-class EchoLineToAll extends Stream {
+/** One chat connection: lines in, lines out to everyone. */
+export class EchoLineToAll extends Stream {
   #ip = "";
 
   override onConnect(): void {
@@ -33,7 +36,8 @@ class EchoLineToAll extends Stream {
   }
 }
 
-class Chat extends Server<EchoLineToAll> {
+/** The chat server: knows every connection, writes to all of them. */
+export class Chat extends Server<EchoLineToAll> {
   override ConnectionClass = EchoLineToAll;
 
   writeToAll(data: string): void {
@@ -43,5 +47,7 @@ class Chat extends Server<EchoLineToAll> {
   }
 }
 
-new Chat().listen(address());
-engine.start();
+if (import.meta.main) {
+  new Chat().listen(address());
+  engine.start();
+}

@@ -15,4 +15,5 @@ class Echo extends Stream {
 }
 
 new Server(Echo).listen(address());
+engine.stopOnSignals();
 engine.start();
