@@ -3,11 +3,31 @@
  * in place (STARTTLS), on both the client and the server side. Part of the
  * socket layer: the only module that calls Deno's TLS APIs.
  *
+ * - A client connects over TCP (`connectStream`, so `setNoDelay` and the
+ *   permission hints are those of plain streams) and then runs the
+ *   handshake with `Deno.startTls`; the certificate is checked against
+ *   `hostname`, which may differ from the address connected to (connect to
+ *   `127.0.0.1`, verify `localhost`). STARTTLS on a client is the same call.
+ * - A TLS server is a `Deno.listenTls` listener; each accepted connection
+ *   completes `handshake()` before its stream's `onConnect()`.
+ * - Server-side STARTTLS has no Deno API: `_tls_server_upgrade.ts` runs a
+ *   `node:tls` server socket over the Deno connection, in process, with no
+ *   extra permission.
+ *
+ * Every failure of a handshake becomes a {@linkcode TlsHandshakeError} whose
+ * `cause` is the Deno or Node error.
+ *
+ * A peer that closes without a TLS `close_notify` alert (Python's `ssl`,
+ * browsers, a killed `openssl s_client`) reads as a normal end of input
+ * (`onEnd()`), as on plain streams and as in Node and Python by default,
+ * instead of rustls' `UnexpectedEof` error. Protocols that must detect a
+ * truncated stream frame their own end.
+ *
  * @module
  */
 
 import { formatAddress, type ResolvedAddress } from "./address.ts";
-import { StreamConnectError, TlsHandshakeError } from "./errors.ts";
+import { TlsHandshakeError } from "./errors.ts";
 import {
   type Acceptor,
   connectStream,
@@ -17,40 +37,82 @@ import {
 } from "./_socket.ts";
 import { acceptTlsUpgrade } from "./_tls_server_upgrade.ts";
 
-/** TLS options of a client stream. */
+/**
+ * TLS options of a client stream (`stream.startSSL()` before `connect()`,
+ * or on a connected client stream).
+ *
+ * @example Trusting a self-signed certificate
+ * ```ts
+ * import { Stream, type TlsClientOptions } from "@pants/pants";
+ *
+ * const options: TlsClientOptions = {
+ *   hostname: "localhost",
+ *   caCerts: [Deno.readTextFileSync("cert.pem")],
+ * };
+ * new Stream().startSSL(options).connect(["127.0.0.1", 4443]);
+ * ```
+ */
 export interface TlsClientOptions {
   /**
-   * The name the server's certificate must be valid for.
+   * The name the server's certificate must be valid for (also sent as SNI).
    *
-   * @default {the connected host name}
+   * @default {the host given to connect() ("localhost" for a port alone); for STARTTLS, the peer's IP address}
    */
   hostname?: string;
   /**
-   * PEM certificates of the CAs to trust instead of the system's.
+   * PEM certificates of the CAs to trust instead of the system's; a
+   * self-signed end-entity certificate may be listed directly.
    *
    * @default {undefined}
    */
   caCerts?: string[];
   /**
-   * ALPN protocols to offer.
+   * ALPN protocols to offer, most preferred first.
    *
    * @default {undefined}
    */
   alpnProtocols?: string[];
 }
 
-/** TLS options of a server (or of a stream accepted by a plain server that upgrades). */
+/**
+ * TLS options of a server (`server.startSSL()`), or of a stream accepted by
+ * a plain server that upgrades with STARTTLS (`stream.startSSL()`).
+ * Reading them from files needs `--allow-read` for those files.
+ *
+ * @example Loading the certificate and key from files
+ * ```ts
+ * import { Server, Stream, type TlsServerOptions } from "@pants/pants";
+ *
+ * const tls: TlsServerOptions = {
+ *   cert: Deno.readTextFileSync("cert.pem"),
+ *   key: Deno.readTextFileSync("key.pem"),
+ * };
+ * new Server(Stream).startSSL(tls).listen(4443);
+ * ```
+ */
 export interface TlsServerOptions {
-  /** The certificate chain, PEM. */
+  /** The certificate chain, PEM (the server's certificate first). */
   cert: string;
   /** The private key, PEM. */
   key: string;
   /**
-   * ALPN protocols to accept.
+   * ALPN protocols to accept, most preferred first.
    *
    * @default {undefined}
    */
   alpnProtocols?: string[];
+}
+
+/** Reads `null` instead of rejecting when the peer closed without `close_notify`. */
+function endOnRaggedEof(conn: Deno.TlsConn): void {
+  const read = conn.read;
+  conn.read = (buffer: Uint8Array): Promise<number | null> =>
+    read.call(conn, buffer).catch(raggedEof);
+}
+
+function raggedEof(error: unknown): null {
+  if (error instanceof Deno.errors.UnexpectedEof) return null;
+  throw error;
 }
 
 function handshakeError(error: unknown, where: string): TlsHandshakeError {
@@ -75,31 +137,10 @@ export async function connectTls(
   address: ResolvedAddress,
   options: TlsClientOptions,
 ): Promise<Transport> {
-  if (address.transport === "unix") {
-    const plain = await connectStream(address);
-    return await upgradeClient(plain, options);
-  }
-  const hostname = address.hostname ?? "localhost";
-  let conn: Deno.TlsConn;
-  try {
-    conn = await Deno.connectTls({
-      hostname,
-      port: address.port,
-      caCerts: options.caCerts,
-      alpnProtocols: options.alpnProtocols,
-    });
-  } catch (error) {
-    throw new StreamConnectError(`Cannot connect to ${formatAddress(address)}: ${String(error)}`, {
-      cause: error,
-    });
-  }
-  try {
-    await conn.handshake();
-  } catch (error) {
-    conn.close();
-    throw handshakeError(error, formatAddress({ ...address, hostname }));
-  }
-  return conn;
+  const plain = await connectStream(address);
+  const hostname = options.hostname ??
+    (address.transport === "tcp" ? address.hostname ?? "localhost" : "localhost");
+  return await upgradeClient(plain, { ...options, hostname });
 }
 
 /** Listens for TLS connections; each accepted one must complete `handshake()`. */
@@ -117,15 +158,18 @@ export async function listenTls(
  * @throws {TlsHandshakeError} When it fails.
  */
 export async function handshake(transport: Transport): Promise<void> {
+  const conn = transport as Deno.TlsConn;
   try {
-    await (transport as Deno.TlsConn).handshake();
+    await conn.handshake();
   } catch (error) {
     throw handshakeError(error, peer(transport));
   }
+  endOnRaggedEof(conn);
 }
 
 /**
- * Upgrades a connected client stream in place (`Deno.startTls`).
+ * Upgrades a connected client stream in place (`Deno.startTls`). The plain
+ * connection belongs to the result (Deno closes it on failure).
  *
  * @throws {TlsHandshakeError} When the handshake fails.
  */
@@ -134,9 +178,19 @@ export async function upgradeClient(
   options: TlsClientOptions,
 ): Promise<Transport> {
   const remote = plain.remoteAddr;
-  const hostname = options.hostname ??
-    (remote.transport === "tcp" ? remote.hostname : "localhost");
-  let conn: Deno.TlsConn;
+  if (remote.transport !== "tcp") {
+    try {
+      plain.close();
+    } catch {
+      // Already closed.
+    }
+    throw handshakeError(
+      new TypeError("Deno.startTls upgrades TCP connections only: use TCP for TLS clients"),
+      peer(plain),
+    );
+  }
+  const hostname = options.hostname ?? remote.hostname;
+  let conn: Deno.TlsConn | null = null;
   try {
     conn = await Deno.startTls(plain as Deno.TcpConn, {
       hostname,
@@ -145,8 +199,14 @@ export async function upgradeClient(
     });
     await conn.handshake();
   } catch (error) {
+    try {
+      (conn ?? plain).close();
+    } catch {
+      // Already closed by Deno.
+    }
     throw handshakeError(error, peer(plain));
   }
+  endOnRaggedEof(conn);
   return conn;
 }
 

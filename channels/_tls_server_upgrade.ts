@@ -36,6 +36,8 @@ export const READ_HIGH_WATER = 64 * 1024;
 /** The longest a graceful close waits for the peer to take the last bytes. */
 export const CLOSE_GRACE_MS = 5000;
 const PLAIN_READ = 16 * 1024 + 512;
+/** The most one `write()` hands to the TLS socket; the stream's writer sends the rest after. */
+const WRITE_CHUNK = 64 * 1024;
 
 /** The certificate, key and ALPN protocols of the TLS server end. */
 export interface ServerUpgradeOptions {
@@ -190,6 +192,7 @@ class UpgradedTransport implements Transport {
   #readerBuffer: Uint8Array | null = null;
   #drain: PromiseWithResolvers<void> | null = null;
   #graceTimer: ReturnType<typeof setTimeout> | null = null;
+  #ending: Promise<void> | null = null;
 
   constructor(plain: Transport, duplex: PlainDuplex, socket: TLSSocket) {
     this.localAddr = plain.localAddr;
@@ -208,20 +211,17 @@ class UpgradedTransport implements Transport {
   secured(): Promise<void> {
     const socket = this.#socket;
     return new Promise<void>((resolve, reject) => {
-      const onSecure = (): void => {
-        socket.off("error", onError);
-        socket.off("close", onClose);
-        resolve();
-      };
-      const onError = (error: unknown): void => {
+      const settle = (error?: unknown): void => {
         socket.off("secure", onSecure);
-        socket.off("close", onClose);
-        reject(error);
+        socket.off("error", settle);
+        socket.off("end", onEnd);
+        socket.off("close", onEnd);
+        if (error === undefined) resolve();
+        else reject(error);
       };
-      const onClose = (): void => {
-        socket.off("secure", onSecure);
-        socket.off("error", onError);
-        reject(
+      const onSecure = (): void => settle();
+      const onEnd = (): void => {
+        settle(
           this.#error ??
             new Deno.errors.UnexpectedEof(
               "The peer closed the connection before the TLS handshake completed",
@@ -229,8 +229,9 @@ class UpgradedTransport implements Transport {
         );
       };
       socket.once("secure", onSecure);
-      socket.once("error", onError);
-      socket.once("close", onClose);
+      socket.once("error", settle);
+      socket.once("end", onEnd);
+      socket.once("close", onEnd);
     });
   }
 
@@ -333,61 +334,83 @@ class UpgradedTransport implements Transport {
     if (socket.destroyed || socket.writableEnded) {
       return Promise.reject(new Deno.errors.BrokenPipe("The TLS connection is closed for writing"));
     }
-    const length = data.length;
-    if (socket.write(Buffer.from(data))) return Promise.resolve(length);
+    const length = data.length < WRITE_CHUNK ? data.length : WRITE_CHUNK;
+    if (socket.write(Buffer.from(data.subarray(0, length)))) return Promise.resolve(length);
     this.#drain ??= Promise.withResolvers();
     return this.#drain.promise.then(() => length);
   }
 
   closeWrite(): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    const socket = this.#socket;
-    if (socket.writableFinished) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const onFinish = (): void => {
-        socket.off("error", onError);
-        resolve();
-      };
-      const onError = (error: unknown): void => {
-        socket.off("finish", onFinish);
-        reject(denoError(error));
-      };
-      socket.once("finish", onFinish);
-      socket.once("error", onError);
-      if (!socket.writableEnded) socket.end();
-    });
+    if (this.#error !== null) return Promise.reject(this.#error);
+    return this.#endWrites();
   }
 
   /**
-   * Closes gracefully: queued bytes are encrypted and sent, then
-   * `close_notify` and a FIN; the connection is released once the plain
-   * side finished, or after {@linkcode CLOSE_GRACE_MS}.
+   * Ends the TLS side (`close_notify` after everything accepted), then the
+   * plain side (a FIN, once all was written); resolves when both are done,
+   * rejects if the connection fails or closes first.
+   */
+  #endWrites(): Promise<void> {
+    this.#ending ??= new Promise<void>((resolve, reject) => {
+      const socket = this.#socket;
+      const duplex = this.#duplex;
+      if (duplex.writableFinished) return resolve();
+      const done = (error?: unknown): void => {
+        duplex.off("finish", done);
+        duplex.off("close", closed);
+        socket.off("error", done);
+        duplex.off("error", done);
+        if (error === undefined) resolve();
+        else reject(denoError(error));
+      };
+      const closed = (): void => {
+        done(duplex.writableFinished ? undefined : this.#error ?? closedError());
+      };
+      duplex.once("finish", done);
+      duplex.once("close", closed);
+      socket.once("error", done);
+      duplex.once("error", done);
+      // The TLS socket finishes once close_notify was handed to the duplex.
+      if (socket.writableFinished) duplex.end();
+      else socket.once("finish", () => duplex.writableEnded || duplex.end());
+      if (!socket.writableEnded) socket.end();
+    });
+    return this.#ending;
+  }
+
+  /**
+   * Closes gracefully: bytes already accepted are encrypted and sent, then
+   * `close_notify` and a FIN, and only then is the Deno connection closed
+   * (after {@linkcode CLOSE_GRACE_MS} at the latest, if the peer stops
+   * reading). A write still waiting for the peer (`close({ flush: false })`
+   * on a blocked stream) makes it close at once instead. A pending read
+   * rejects with `Interrupted`, as with Deno's conns.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // A write still waiting for the peer means the stream drops what is queued.
+    const dropping = this.#drain !== null;
     this.#settleReader(new Deno.errors.Interrupted("The TLS connection was closed"));
     this.#settleDrain(closedError());
     this.#chunks.length = 0;
     this.#queued = 0;
     const socket = this.#socket;
-    const duplex = this.#duplex;
-    if (this.#error !== null || socket.destroyed || duplex.destroyed || duplex.writableFinished) {
+    if (dropping || this.#error !== null || socket.destroyed || this.#duplex.destroyed) {
+      this.#duplex.abort();
       this.#release();
       return;
     }
-    duplex.once("finish", () => this.#release());
-    socket.once("close", () => {
-      if (!duplex.writableEnded) this.#release();
-    });
+    if (this.#paused) socket.resume();
     this.#graceTimer = setTimeout(() => {
       this.#graceTimer = null;
       this.#duplex.abort();
       this.#release();
     }, CLOSE_GRACE_MS);
     Deno.unrefTimer(this.#graceTimer as unknown as number);
-    if (this.#paused) socket.resume();
-    if (!socket.writableEnded) socket.end();
+    const release = (): void => this.#release();
+    this.#endWrites().then(release, release);
   }
 
   /** Destroys the TLS socket and the duplex; the Deno connection closes after an in-flight write. */

@@ -1,0 +1,103 @@
+/**
+ * Test certificates, made with `openssl` when first needed and never
+ * committed: self-signed end-entity certificates (CA:FALSE, as rustls
+ * requires) valid for `localhost` and `127.0.0.1`, a second one nobody
+ * trusts, and one made out for another name.
+ *
+ * @module
+ */
+
+/** A PEM certificate and its private key, also written to files. */
+export interface CertPair {
+  /** PEM certificate. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+  /** Path of the certificate file. */
+  certPath: string;
+  /** Path of the key file. */
+  keyPath: string;
+}
+
+/** The certificates the TLS tests use. */
+export interface TestCerts {
+  /** Valid for localhost and 127.0.0.1; clients trust it through `caCerts`. */
+  trusted: CertPair;
+  /** Valid for the same names, but a different key no client trusts. */
+  untrusted: CertPair;
+  /** Valid only for `wrong.example`. */
+  wrongName: CertPair;
+  /** The temporary directory holding the files. */
+  dir: string;
+}
+
+async function makePair(
+  dir: string,
+  name: string,
+  subject: string,
+  hosts: string,
+): Promise<CertPair> {
+  const certPath = `${dir}/${name}.cert.pem`;
+  const keyPath = `${dir}/${name}.key.pem`;
+  const output = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "2",
+      "-subj",
+      subject,
+      "-addext",
+      `subjectAltName=${hosts}`,
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "keyUsage=digitalSignature,keyEncipherment",
+      "-addext",
+      "extendedKeyUsage=serverAuth",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`openssl req failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return {
+    cert: await Deno.readTextFile(certPath),
+    key: await Deno.readTextFile(keyPath),
+    certPath,
+    keyPath,
+  };
+}
+
+let made: Promise<TestCerts> | null = null;
+
+/** The test certificates (made once per test process; removed when it exits). */
+export function testCerts(): Promise<TestCerts> {
+  made ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "pants-tls-" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Already gone.
+      }
+    });
+    const [trusted, untrusted, wrongName] = await Promise.all([
+      makePair(dir, "trusted", "/CN=localhost", "DNS:localhost,IP:127.0.0.1"),
+      // Another subject too: with the trusted one's, rustls reports BadSignature.
+      makePair(dir, "untrusted", "/CN=localhost/O=Untrusted", "DNS:localhost,IP:127.0.0.1"),
+      makePair(dir, "wrong", "/CN=wrong.example", "DNS:wrong.example"),
+    ]);
+    return { trusted, untrusted, wrongName, dir };
+  })();
+  return made;
+}
