@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { ReferenceFramingCore } from "../framing/_reference.ts";
+import { framingCore, MIN_REGION_BYTES, WasmFramingCore } from "../wasm/framing.ts";
+import { framingCoreSpec } from "./_framing_core_spec.ts";
+
+framingCoreSpec("ReferenceFramingCore", () => new ReferenceFramingCore());
+framingCoreSpec("WasmFramingCore", () => new WasmFramingCore());
+
+Deno.test("WasmFramingCore rebuilds its views after memory grows", () => {
+  const core = new WasmFramingCore();
+  const id = core.open();
+  core.setRule(id, { kind: "fixed", size: 4 });
+  core.append(id, new Uint8Array([1, 2, 3, 4]));
+  const before = core.bytes(id);
+  const frames = core.frames;
+  core.append(id, new Uint8Array(4 << 20).fill(9));
+  assert.equal(before.byteLength, 0, "growing memory detaches the old view");
+  assert.equal(frames.length, 0);
+  const bytes = core.bytes(id);
+  assert.ok(bytes.byteLength > 4 << 20);
+  assert.deepEqual([...bytes.subarray(core.base(id), core.base(id) + 5)], [1, 2, 3, 4, 9]);
+  assert.equal(core.scan(id, 100), 1024);
+  assert.deepEqual([...core.frames.subarray(0, 3)], [0, 4, 4]);
+  core.close(id);
+});
+
+Deno.test("WasmFramingCore appends a view of its own memory", () => {
+  const core = new WasmFramingCore();
+  const id = core.open();
+  const other = core.open();
+  core.append(id, new TextEncoder().encode("copied"));
+  core.append(other, new Uint8Array(1 << 21));
+  core.consume(other, 1 << 21);
+  const view = core.bytes(id).subarray(core.base(id), core.base(id) + 6);
+  core.append(other, view);
+  core.append(other, new Uint8Array(8 << 20));
+  const base = core.base(other);
+  assert.equal(new TextDecoder().decode(core.bytes(other).subarray(base, base + 6)), "copied");
+  core.close(id);
+  core.close(other);
+});
+
+Deno.test("WasmFramingCore instances have memories of their own", () => {
+  const one = new WasmFramingCore();
+  const two = new WasmFramingCore();
+  const id = one.open();
+  assert.equal(one.liveRegions, 1);
+  assert.equal(two.liveRegions, 0);
+  assert.equal(one.liveBytes, MIN_REGION_BYTES);
+  assert.notEqual(one.bytes(id).buffer, two.bytes(two.open()).buffer);
+});
+
+Deno.test("framingCore is a shared WasmFramingCore", () => {
+  assert.ok(framingCore instanceof WasmFramingCore);
+  const regions = framingCore.liveRegions;
+  const id = framingCore.open();
+  assert.equal(framingCore.liveRegions, regions + 1);
+  framingCore.close(id);
+  assert.equal(framingCore.liveRegions, regions);
+});
