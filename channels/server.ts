@@ -10,12 +10,7 @@ import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./
 import type { ListenError } from "./errors.ts";
 import { Stream } from "./stream.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
-import {
-  type Acceptor,
-  listenStream,
-  type Transport,
-  tuneAccepted,
-} from "./_socket.ts";
+import { type Acceptor, listenStream, type Transport, tuneAccepted } from "./_socket.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/_statistics.ts";
 import type { TlsServerOptions } from "./_tls.ts";
@@ -141,6 +136,15 @@ export class Server<S extends Stream = Stream> extends Channel {
    * @default {0}
    */
   frameTimeout = 0;
+  /**
+   * For a TLS server: the most milliseconds an accepted connection may take
+   * to complete its handshake before it is closed (0: no limit), so peers
+   * that connect and stay silent cannot pile up as streams. (Deno 2.9 frees
+   * the socket of a handshake in progress only when the peer acts or leaves.)
+   *
+   * @default {10000}
+   */
+  handshakeTimeout = 10_000;
 
   #state: State = "idle";
   #acceptor: Acceptor | null = null;
@@ -369,7 +373,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     } catch (error) {
       reportError(this, error);
     }
-    stream[begin](this.#tls !== null);
+    stream[begin](this.#tls !== null, this.handshakeTimeout);
   }
 
   /**

@@ -14,7 +14,7 @@ import {
   StartTlsError,
   StreamBufferOverflow,
   type StreamConnectError,
-  type TlsHandshakeError,
+  TlsHandshakeError,
   type WriteFileError,
 } from "./errors.ts";
 import { connectStream, type Transport } from "./_socket.ts";
@@ -185,6 +185,8 @@ export class Stream extends Channel {
   readonly #checkTimeouts = (): void => this.#onTimer();
 
   #tlsClient: TlsClientOptions | null = null;
+  /** The host name given to `connect()`: what STARTTLS verifies by default. */
+  #connectHost: string | undefined = undefined;
   #secure = false;
   readonly #writer: Writer = this.#makeWriter();
 
@@ -454,6 +456,7 @@ export class Stream extends Channel {
    */
   connect(address: AddressInput): this {
     const resolved = resolveAddress(address);
+    if (resolved.transport === "tcp") this.#connectHost = resolved.hostname ?? "localhost";
     if (this.#state !== "idle") {
       throw new Error(`Cannot connect: the stream is already ${this.#state}; create a new stream`);
     }
@@ -505,17 +508,31 @@ export class Stream extends Channel {
    *
    * @ignore
    */
-  [begin](secure = false): void {
+  [begin](secure = false, handshakeTimeout = 0): void {
     if (this.#state !== "connected") return;
     if (!secure) return this.#begin();
     this.#secure = true;
-    handshake(this.#transport!).then(
+    const transport = this.#transport!;
+    const limit = handshakeTimeout > 0
+      ? this.engine.defer(handshakeTimeout, () => {
+        this.#handshakeFailed(
+          new TlsHandshakeError(
+            `TLS handshake did not complete within ${handshakeTimeout} ms; closing`,
+          ),
+        );
+      })
+      : null;
+    handshake(transport).then(
       () => {
+        limit?.cancel();
         if (this.#state !== "connected") return;
         this.#handshaken();
         if (this.#state === "connected") this.#begin();
       },
-      (error: TlsHandshakeError) => this.#handshakeFailed(error),
+      (error: TlsHandshakeError) => {
+        limit?.cancel();
+        this.#handshakeFailed(error);
+      },
     );
   }
 
@@ -1028,7 +1045,10 @@ export class Stream extends Channel {
       try {
         const secured = server
           ? await upgradeServer(plain, options as TlsServerOptions)
-          : await upgradeClient(plain, options);
+          : await upgradeClient(plain, {
+            ...options,
+            hostname: options.hostname ?? this.#connectHost,
+          });
         if (this.#state === "closed") return secured.close();
         this.#transport = secured;
         this.#secure = true;

@@ -947,3 +947,57 @@ Deno.test("examples/secure_chat.ts names the flag when it may not read the key",
   strictEqual(status.code, 1);
   ok(chat.stderr.includes(`--allow-read=${trusted.keyPath}`), chat.stderr);
 });
+
+Deno.test("Server.handshakeTimeout closes a TLS connection that never handshakes", async () => {
+  resetLineEcho();
+  await withEngine(async (engine) => {
+    const server = new Server<Stream>({ ConnectionClass: LineEcho, engine });
+    server.handshakeTimeout = 50;
+    server.startSSL(serverKeys(trusted));
+    server.listen(["127.0.0.1", 0]);
+    const { port } = (await listening(server)) as Deno.NetAddr;
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    await until(() => LineEcho.errors.length === 1, "the handshake timeout");
+    match(LineEcho.errors[0]!.message, /did not complete within 50 ms/);
+    strictEqual(server.channels.size, 0);
+    // Deno keeps the socket of a pending TLS handshake open until the peer
+    // acts, even after close(): the peer's close releases it.
+    silent.close();
+  });
+});
+
+Deno.test("Stream.startSSL on a connected client verifies the host name it connected to", async () => {
+  const replies: string[] = [];
+  class Upgrading extends Stream {
+    override onConnect(): void {
+      this.readDelimiter = "\r\n";
+      this.write("STARTTLS\r\n");
+    }
+    override onRead(line: Uint8Array): void {
+      if (text(line) === "GO") {
+        this.startSSL({ caCerts: [trusted.cert] });
+        this.write("hello\r\n");
+      } else {
+        replies.push(text(line));
+        this.close();
+      }
+    }
+  }
+  class Upgrader extends Stream {
+    override onConnect(): void {
+      this.readDelimiter = "\r\n";
+    }
+    override onRead(line: Uint8Array): void {
+      if (text(line) === "STARTTLS") {
+        this.write("GO\r\n");
+        this.startSSL(serverKeys(trusted));
+      } else this.write(`secure ${text(line)}\r\n`);
+    }
+  }
+  await withEngine(async (engine) => {
+    const { port } = await serve(engine, Upgrader);
+    new Upgrading({ engine }).connect(["localhost", port]);
+    await until(() => replies.length === 1, "the secure reply");
+    deepStrictEqual(replies, ["secure hello"]);
+  });
+});
