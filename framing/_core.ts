@@ -47,7 +47,7 @@ export const MAX_RECORD_STEPS = 24;
 export const MAX_FRAMES_PER_SCAN = 1024;
 
 /** `scan` result: the pending frame can never complete within the limit. */
-export const SCAN_OVERFLOW = -1;
+export const SCAN_OVERFLOW: number = -1;
 
 /**
  * Receive buffers ("regions", one per stream) and the frame scanner.

@@ -1,17 +1,13 @@
 /**
- * The framing core streams use: the WebAssembly one, instantiated once per
- * process from the embedded module.
+ * The framing core streams use: the process-wide WebAssembly instance.
  *
  * @module
  */
 
 import type { FramingCore } from "./_core.ts";
-import { WasmFramingCore } from "../wasm/framing.ts";
+import { framingCore } from "../wasm/framing.ts";
 
-let shared: FramingCore | null = null;
-
-/** The process-wide framing core (created on first use). */
+/** The process-wide framing core. */
 export function defaultFramingCore(): FramingCore {
-  shared ??= new WasmFramingCore();
-  return shared;
+  return framingCore;
 }
