@@ -43,6 +43,18 @@ export class MemoryTransport implements Transport {
     return this.#closed;
   }
 
+  /** Bytes received from the other end and not read yet. */
+  get pendingBytes(): number {
+    let total = 0;
+    for (const chunk of this.#inbox) total += chunk.length;
+    return total;
+  }
+
+  /** Whether the other end ended its side (closed or half-closed) and everything it sent was read. */
+  get ended(): boolean {
+    return this.#ended && this.#inbox.length === 0;
+  }
+
   /** Reads the next chunk (or part of it) into `buffer`; `null` after the peer ended. */
   read(buffer: Uint8Array): Promise<number | null> {
     if (this.#closed) {

@@ -58,6 +58,11 @@ function listenError(error: unknown, address: ResolvedAddress, hostname?: string
   return new ListenError(`Cannot listen on ${where}: ${what}`, { cause: error });
 }
 
+/** Whether `--unstable-net` is on (it adds `Deno.listenDatagram`). */
+function unstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
 function netGranted(host: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "net", host }).state === "granted";
@@ -161,6 +166,12 @@ export async function listenStream(
     } catch (error) {
       throw listenError(error, address);
     }
+  }
+  if (options.reusePort && !unstableNet()) {
+    throw new ListenError(
+      `Cannot listen on ${formatAddress(address)} with reusePort: Deno 2.9 supports it only ` +
+        "with --unstable-net (without the flag it ends the process)",
+    );
   }
   try {
     return address.hostname === undefined

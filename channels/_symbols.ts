@@ -9,5 +9,7 @@
 export const adopt: unique symbol = Symbol("pants.adopt");
 /** `stream[begin]()`: the accepted stream's `onConnect()` runs and reading starts. */
 export const begin: unique symbol = Symbol("pants.begin");
+/** `server[accept](transport)`: a server takes an accepted connection (limits, then a stream). */
+export const accept: unique symbol = Symbol("pants.accept");
 /** `server[forget](stream)`: a closed stream leaves its server. */
 export const forget: unique symbol = Symbol("pants.forget");

@@ -9,7 +9,7 @@ import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
 import type { ListenError } from "./errors.ts";
 import { Stream } from "./stream.ts";
-import { adopt, begin, forget } from "./_symbols.ts";
+import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "./_socket.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/_statistics.ts";
@@ -331,12 +331,27 @@ export class Server<S extends Stream = Stream> extends Channel {
         continue;
       }
       tuneAccepted(transport);
-      const host = hostOf(transport.remoteAddr);
-      if (this.channels.size >= this.maxConnections) this.#reject(transport, "maxConnections");
-      else if ((this.#perAddress.get(host) ?? 0) >= this.maxConnectionsPerAddress) {
-        this.#reject(transport, "maxConnectionsPerAddress");
-      } else this.#adopt(transport, host);
+      this[accept](transport);
     }
+  }
+
+  /**
+   * Takes an accepted connection: applies the connection limits, then wraps
+   * it in a `ConnectionClass` stream (or rejects it).
+   *
+   * @ignore
+   */
+  [accept](transport: Transport): S | null {
+    const host = hostOf(transport.remoteAddr);
+    if (this.channels.size >= this.maxConnections) {
+      this.#reject(transport, "maxConnections");
+      return null;
+    }
+    if ((this.#perAddress.get(host) ?? 0) >= this.maxConnectionsPerAddress) {
+      this.#reject(transport, "maxConnectionsPerAddress");
+      return null;
+    }
+    return this.#adopt(transport, host);
   }
 
   #reject(transport: Transport, reason: RejectReason): void {
@@ -351,7 +366,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     stream.close();
   }
 
-  #adopt(transport: Transport, host: string): void {
+  #adopt(transport: Transport, host: string): S | null {
     const ConnectionClass = this.ConnectionClass ??
       (this.constructor as { ConnectionClass?: StreamClass<S> }).ConnectionClass ??
       (Stream as StreamClass<S>);
@@ -361,7 +376,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     } catch (error) {
       transport.close();
       reportError(this, error);
-      return;
+      return null;
     }
     this.channels.set(stream.id, stream);
     this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
@@ -374,6 +389,7 @@ export class Server<S extends Stream = Stream> extends Channel {
       reportError(this, error);
     }
     stream[begin](this.#tls !== null, this.handshakeTimeout);
+    return stream;
   }
 
   /**

@@ -183,3 +183,17 @@ Deno.test("Stream.connect reports a refused connection to onConnectError", async
     ok(client.closed);
   });
 });
+
+Deno.test("Server.listen with reusePort names --unstable-net when it is off", async () => {
+  const unstable = typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+  await withEngine(async (engine) => {
+    const server = new Recording({ engine });
+    server.listen(["127.0.0.1", 0], { reusePort: true });
+    if (unstable) {
+      await listening(server);
+      return;
+    }
+    await until(() => server.errors.length === 1, "onListenError");
+    ok(server.errors[0]!.message.includes("--unstable-net"), server.errors[0]!.message);
+  });
+});
