@@ -70,6 +70,7 @@ function checkTimeout(name: string, ms: number): number {
 
 const core = defaultFramingCore();
 const latin1 = new TextDecoder("latin1");
+const utf8Decoder = new TextDecoder();
 const SMALL_READ = 1024;
 const LARGE_READ = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -751,7 +752,7 @@ export class Stream extends Channel {
     let view = bytes.subarray(base, base + buffered);
     const utf8 = this.encoding !== null;
     if (utf8) view = view.subarray(0, completeUtf8Length(view));
-    const text = utf8 ? new TextDecoder().decode(view) : latin1.decode(view);
+    const text = utf8 ? utf8Decoder.decode(view) : latin1.decode(view);
     const re = this.regexSearch ? search : match;
     re.lastIndex = 0;
     const found = re.exec(text);
