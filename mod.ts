@@ -4,7 +4,8 @@
  *
  * - The {@linkcode Engine} (default instance {@linkcode engine}) keeps every
  *   channel and timer and calls your callbacks.
- * - Channels: {@linkcode Stream} (TCP, Unix sockets), {@linkcode Server}.
+ * - Channels: {@linkcode Stream} (TCP, Unix sockets, TLS), {@linkcode Server},
+ *   {@linkcode Datagram} (UDP).
  * - Framing: `readDelimiter` cuts input into frames for `onRead`: chunks,
  *   delimiters, fixed blocks, regular expressions, {@linkcode Struct} and
  *   {@linkcode NetStruct} records. Delimiter scanning runs in WebAssembly.
@@ -66,6 +67,12 @@ export {
   type StreamClass,
 } from "./channels/server.ts";
 export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
+export { Datagram, type DatagramAddress, type DatagramEncoding } from "./channels/datagram.ts";
+export {
+  DatagramError,
+  type DatagramErrorOptions,
+  type DatagramErrorReason,
+} from "./channels/datagram_errors.ts";
 export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
 export type { FrameRule, RecordStep } from "./framing/_core.ts";
 export type { ReadDelimiter } from "./framing/_delimiter.ts";
