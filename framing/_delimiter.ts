@@ -37,7 +37,9 @@ function describe(value: unknown): string {
 function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
   if (delimiter.length === 0) {
     throw new TypeError(
-      `Invalid readDelimiter ${describe(original)}: a delimiter must not be empty; use null for chunks`,
+      `Invalid readDelimiter ${
+        describe(original)
+      }: a delimiter must not be empty; use null for chunks`,
     );
   }
   return {
@@ -82,7 +84,13 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
     return { kind: "regex", search: withoutFlags(value, ""), match: withoutFlags(value, "y") };
   }
   if (value instanceof Struct) {
-    return { kind: "core", rule: value.rule, fixedSize: value.size, struct: value, netStruct: null };
+    return {
+      kind: "core",
+      rule: value.rule,
+      fixedSize: value.size,
+      struct: value,
+      netStruct: null,
+    };
   }
   if (value instanceof NetStruct) {
     return { kind: "core", rule: value.rule, fixedSize: 0, struct: null, netStruct: value };
