@@ -121,13 +121,7 @@ export class Stream extends Channel {
    * @default {true}
    */
   regexSearch = true;
-  /**
-   * `null`: frames are `Uint8Array`; `"utf-8"`: frames are strings, and a
-   * character split across reads is never corrupted.
-   *
-   * @default {null}
-   */
-  encoding: StreamEncoding = null;
+  #encoding: StreamEncoding = null;
   /**
    * The high-water mark of the send queue: `write()` returns `false` above
    * it; `onWrite()` fires when the queue has drained.
@@ -160,7 +154,8 @@ export class Stream extends Channel {
 
   #delimiterValue: ReadDelimiter = null;
   #delimiter: Delimiter = parseDelimiter(null);
-  #delimiterVersion = 0;
+  /** Bumped by anything that must interrupt a batch of frames being delivered. */
+  #epoch = 0;
   #ruleStale = false;
   #bufferSize = 64 * 1024;
   #region = 0;
@@ -272,8 +267,26 @@ export class Stream extends Channel {
   set readDelimiter(value: ReadDelimiter) {
     this.#delimiter = parseDelimiter(value);
     this.#delimiterValue = value;
-    this.#delimiterVersion++;
+    this.#epoch++;
     this.#ruleStale = true;
+  }
+
+  /**
+   * `null`: frames are `Uint8Array`; `"utf-8"`: frames are strings, and a
+   * character split across reads is never corrupted.
+   *
+   * @default {null}
+   * @throws {TypeError} For another value.
+   */
+  get encoding(): StreamEncoding {
+    return this.#encoding;
+  }
+  set encoding(value: StreamEncoding) {
+    if (value !== null && value !== "utf-8") {
+      throw new TypeError(`Invalid encoding "${value}": use null (bytes) or "utf-8"`);
+    }
+    this.#encoding = value;
+    this.#epoch++;
   }
 
   /**
@@ -578,6 +591,7 @@ export class Stream extends Channel {
   /** Stops delivering input until `resumeReading()`; the kernel buffers meanwhile. */
   pauseReading(): void {
     this.#paused = true;
+    this.#epoch++;
   }
 
   /** Delivers buffered frames (in the next engine iteration) and reads again. */
@@ -618,6 +632,8 @@ export class Stream extends Channel {
         return;
       }
       this.#received(n);
+      // Writes made while handling this read leave now, not a microtask later.
+      if (this.#state === "connected") this.#writer.flush();
     }
     this.#reading = false;
   }
@@ -689,22 +705,40 @@ export class Stream extends Channel {
       const count = core.scan(region, limit);
       if (count === SCAN_OVERFLOW) return this.#overflow(core.overflowBytes, limit);
       if (count === 0) return;
-      const version = this.#delimiterVersion;
+      // The batch runs until a callback changes what delivery depends on
+      // (delimiter, encoding, pause, TLS upgrade, close): one compare per frame.
+      const epoch = this.#epoch;
       const frames = core.frames;
       const bytes = core.bytes(region);
       const base = core.base(region);
       let consumed = 0;
-      for (let i = 0; i < count; i++) {
-        const at = i * 3;
-        consumed = frames[at + 2]!;
-        this.#frameNext = consumed;
-        this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
-        if (this.#region !== region) return;
-        if (this.#delimiterVersion !== version || this.#paused || this.#upgrading) break;
+      let i = 0;
+      if (delimiter.struct === null && delimiter.netStruct === null && this.#encoding === null) {
+        while (i < count) {
+          const at = i++ * 3;
+          consumed = frames[at + 2]!;
+          this.#frameNext = consumed;
+          try {
+            this.onRead(bytes.subarray(base + frames[at]!, base + frames[at + 1]!));
+          } catch (error) {
+            reportError(this, error);
+          }
+          if (this.#epoch !== epoch) break;
+        }
+      } else {
+        while (i < count) {
+          const at = i++ * 3;
+          consumed = frames[at + 2]!;
+          this.#frameNext = consumed;
+          this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
+          if (this.#epoch !== epoch) break;
+        }
       }
+      this.#framesDelivered += i;
+      if (this.#region !== region) return;
       core.consume(region, consumed);
       this.#frameNext = 0;
-      if (count < MAX_FRAMES_PER_SCAN && this.#delimiterVersion === version) return;
+      if (count < MAX_FRAMES_PER_SCAN && this.#epoch === epoch) return;
     }
   }
 
@@ -714,13 +748,12 @@ export class Stream extends Channel {
     start: number,
     end: number,
   ): void {
-    this.#framesDelivered++;
     try {
       if (delimiter.struct !== null) {
         this.onRead(...delimiter.struct.unpackFrom(bytes, start));
       } else if (delimiter.netStruct !== null) {
         this.onRead(...delimiter.netStruct.unpack(bytes.subarray(start, end)));
-      } else if (this.encoding === null) {
+      } else if (this.#encoding === null) {
         this.onRead(bytes.subarray(start, end));
       } else {
         this.onRead(this.#text(bytes.subarray(start, end), delimiter.fixedSize > 0));
@@ -734,7 +767,7 @@ export class Stream extends Channel {
   #deliver(view: Uint8Array): void {
     this.#framesDelivered++;
     try {
-      this.onRead(this.encoding === null ? view : this.#text(view, true));
+      this.onRead(this.#encoding === null ? view : this.#text(view, true));
     } catch (error) {
       reportError(this, error);
     }
@@ -750,7 +783,7 @@ export class Stream extends Channel {
     const base = core.base(region);
     const bytes = core.bytes(region);
     let view = bytes.subarray(base, base + buffered);
-    const utf8 = this.encoding !== null;
+    const utf8 = this.#encoding !== null;
     if (utf8) view = view.subarray(0, completeUtf8Length(view));
     const text = utf8 ? utf8Decoder.decode(view) : latin1.decode(view);
     const re = this.regexSearch ? search : match;
@@ -1042,6 +1075,7 @@ export class Stream extends Channel {
       );
     }
     this.#upgrading = true;
+    this.#epoch++;
     this.#writer.runExclusive(async (plain) => {
       try {
         const secured = server
@@ -1096,6 +1130,7 @@ export class Stream extends Channel {
   }
 
   #finishClose(): void {
+    this.#epoch++;
     this.#timer?.cancel();
     this.#timer = null;
     const wasOpen = this.#state !== "idle";
