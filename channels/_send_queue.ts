@@ -7,7 +7,7 @@
  */
 
 const encoder = new TextEncoder();
-const INITIAL_CAPACITY = 1024;
+const INITIAL_CAPACITY = 256;
 /** Buffers larger than this are dropped once drained, so idle streams stay small. */
 const KEEP_CAPACITY = 64 * 1024;
 
