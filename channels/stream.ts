@@ -659,7 +659,7 @@ export class Stream extends Channel {
     if (n === buffer.length && buffer.length < LARGE_READ) {
       this.#readBuffer = new Uint8Array(LARGE_READ);
       this.#smallReads = 0;
-    } else if (n <= SMALL_READ && buffer.length > SMALL_READ && ++this.#smallReads >= 16) {
+    } else if (n <= SMALL_READ && buffer.length > SMALL_READ && ++this.#smallReads >= 64) {
       this.#readBuffer = new Uint8Array(SMALL_READ);
       this.#smallReads = 0;
       if (this.#region !== 0 && core.buffered(this.#region) === 0) core.trim(this.#region);
