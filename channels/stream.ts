@@ -655,11 +655,14 @@ export class Stream extends Channel {
     if (this.#frameTimeout > 0 && this.#state === "connected") {
       this.#trackFrame(this.#framesDelivered !== framesBefore);
     }
-    // Adapt the read buffer: large while reads fill it, small again when idle.
-    if (n === buffer.length && buffer.length < LARGE_READ) {
+    // Adapt the read buffer: large while reads fill it, small again after a
+    // run of small reads (an idle or chatty stream).
+    if (n > SMALL_READ) {
+      this.#smallReads = 0;
+    } else if (n === buffer.length && buffer.length < LARGE_READ) {
       this.#readBuffer = new Uint8Array(LARGE_READ);
       this.#smallReads = 0;
-    } else if (n <= SMALL_READ && buffer.length > SMALL_READ && ++this.#smallReads >= 64) {
+    } else if (buffer.length > SMALL_READ && ++this.#smallReads >= 64) {
       this.#readBuffer = new Uint8Array(SMALL_READ);
       this.#smallReads = 0;
       if (this.#region !== 0 && core.buffered(this.#region) === 0) core.trim(this.#region);
