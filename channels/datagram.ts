@@ -35,6 +35,7 @@ type State = "idle" | "starting" | "open" | "closing" | "closed";
 const core = defaultFramingCore();
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 /** A region grown past this by a large datagram is trimmed afterwards. */
@@ -608,7 +609,22 @@ export class Datagram extends Channel {
   #drainRegex(region: number, buffered: number, match: RegExp, from: DatagramPeer): boolean {
     const base = core.base(region);
     const view = core.bytes(region).subarray(base, base + buffered);
-    const text = this.encoding === null ? latin1.decode(view) : utf8.decode(view);
+    let text: string;
+    try {
+      text = this.encoding === null ? latin1.decode(view) : strictUtf8.decode(view);
+    } catch (error) {
+      core.consume(region, buffered);
+      reportError(
+        this,
+        new DatagramError(
+          "decode",
+          `Dropped a datagram from ${describePeer(from)} that is not valid UTF-8; ` +
+            "set encoding = null to receive bytes",
+          { remoteAddress: from, bytes: buffered, cause: error },
+        ),
+      );
+      return false;
+    }
     const searchAll = this.#searchAll!;
     const version = this.#delimiterVersion;
     let position = 0;
@@ -635,7 +651,7 @@ export class Datagram extends Channel {
         break;
       }
     }
-    core.consume(region, this.encoding === null ? position : utf8Length(text, position));
+    core.consume(region, this.encoding === null ? position : utf8Length(text, 0, position));
     return changed;
   }
 

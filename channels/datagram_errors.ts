@@ -20,6 +20,8 @@
  * - `"receive"`: the socket reported an error while receiving (for example
  *   an ICMP "port unreachable" on a connected channel).
  * - `"connect"`: `connect()` failed (passed to `onConnectError`).
+ * - `"decode"`: with `encoding = "utf-8"` and a `RegExp` delimiter, the
+ *   datagram was not valid UTF-8; it is dropped.
  */
 export type DatagramErrorReason =
   | "oversized"
@@ -27,7 +29,8 @@ export type DatagramErrorReason =
   | "incomplete"
   | "send"
   | "receive"
-  | "connect";
+  | "connect"
+  | "decode";
 
 /** Details of a {@linkcode DatagramError}. */
 export interface DatagramErrorOptions extends ErrorOptions {

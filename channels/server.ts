@@ -152,6 +152,7 @@ export class Server<S extends Stream = Stream> extends Channel {
   #tls: TlsServerOptions | null = null;
   #perAddress = new Map<string, number>();
   #drainTimer: Timer | null = null;
+  #lastAcceptLog = 0;
 
   /**
    * Creates a server.
@@ -251,6 +252,17 @@ export class Server<S extends Stream = Stream> extends Channel {
   }
 
   /**
+   * Called with an exception thrown by one of the server's callbacks
+   * (`onListen`, `onAccept`, `onReject`, …). The default logs it and keeps
+   * listening: a callback a peer can trigger must not stop the server.
+   *
+   * @param error What was thrown.
+   */
+  override onError(error: unknown): void {
+    console.error(`${this.constructor.name} #${this.id}: error in a callback:`, error);
+  }
+
+  /**
    * Called for each accepted stream, before its `onConnect()`.
    *
    * @param _stream The new stream.
@@ -321,8 +333,18 @@ export class Server<S extends Stream = Stream> extends Channel {
       } catch (error) {
         if (this.#state !== "listening") return;
         if (error instanceof Deno.errors.BadResource) return this.close();
+        // A peer that reset before it was accepted: nothing to do.
+        if (
+          error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
+        ) continue;
         // Out of file descriptors and the like: keep serving, try again shortly.
-        console.error(`${this.constructor.name} #${this.id}: accept failed, retrying:`, error);
+        const now = Date.now();
+        if (now - this.#lastAcceptLog >= 1000) {
+          this.#lastAcceptLog = now;
+          console.error(`${this.constructor.name} #${this.id}: accept failed, retrying:`, error);
+        }
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
       }

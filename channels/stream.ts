@@ -6,7 +6,12 @@
 
 import { MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
 import { defaultFramingCore } from "../framing/_default_core.ts";
-import { type Delimiter, parseDelimiter, type ReadDelimiter } from "../framing/_delimiter.ts";
+import {
+  type Delimiter,
+  parseDelimiter,
+  type ReadDelimiter,
+  type RegexDelimiter,
+} from "../framing/_delimiter.ts";
 import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
 import {
@@ -29,7 +34,7 @@ import type { TlsServerOptions } from "./_tls.ts";
 import { Writer } from "./_writer.ts";
 import { Struct } from "../framing/struct.ts";
 import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_file.ts";
-import { completeUtf8Length, utf8Length } from "./_utf8.ts";
+import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
 import type { Server } from "./server.ts";
 import type { Timer } from "../engine/timer.ts";
@@ -70,7 +75,7 @@ function checkTimeout(name: string, ms: number): number {
 
 const core = defaultFramingCore();
 const latin1 = new TextDecoder("latin1");
-const utf8Decoder = new TextDecoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const SMALL_READ = 512;
 const LARGE_READ = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -697,7 +702,7 @@ export class Stream extends Channel {
         continue;
       }
       if (delimiter.kind === "regex") {
-        if (!this.#drainRegex(region, buffered, delimiter.search, delimiter.match)) return;
+        if (!this.#drainRegex(region, buffered, delimiter)) return;
         continue;
       }
       if (this.#ruleStale) {
@@ -781,35 +786,68 @@ export class Stream extends Channel {
     return this.#decoder.decode(view, { stream: streaming });
   }
 
-  /** Frames one regex match; returns false when no frame is complete yet. */
-  #drainRegex(region: number, buffered: number, search: RegExp, match: RegExp): boolean {
+  /**
+   * Frames every regex match in the buffered input: the input is decoded
+   * once and searched on from each match's end, so a read full of matches
+   * costs linear time. Returns false when no frame is complete yet.
+   */
+  #drainRegex(region: number, buffered: number, delimiter: RegexDelimiter): boolean {
     const base = core.base(region);
-    const bytes = core.bytes(region);
-    let view = bytes.subarray(base, base + buffered);
+    let view = core.bytes(region).subarray(base, base + buffered);
     const utf8 = this.#encoding !== null;
-    if (utf8) view = view.subarray(0, completeUtf8Length(view));
-    const text = utf8 ? utf8Decoder.decode(view) : latin1.decode(view);
-    const re = this.regexSearch ? search : match;
-    re.lastIndex = 0;
-    const found = re.exec(text);
-    if (found === null || found[0].length === 0) {
-      if (buffered >= this.#bufferSize) this.#overflow(buffered, this.#bufferSize);
-      return false;
+    let text: string;
+    /** Where each code unit starts, when the input held invalid UTF-8. */
+    let offsets: Uint32Array | null = null;
+    if (utf8) {
+      view = view.subarray(0, completeUtf8Length(view));
+      try {
+        text = strictUtf8.decode(view);
+      } catch {
+        ({ text, offsets } = decodeUtf8WithOffsets(view));
+      }
+    } else {
+      text = latin1.decode(view);
     }
-    const endChar = found.index + found[0].length;
-    const consumed = utf8 ? utf8Length(text, endChar) : endChar;
-    const before = utf8 ? utf8Length(text, found.index) : found.index;
-    core.consume(region, consumed);
+    const search = this.regexSearch;
+    const re = search ? delimiter.searchAll : delimiter.match;
+    const epoch = this.#epoch;
+    let at = 0; // characters of `text` framed so far
+    let atByte = 0; // the same, in bytes
+    let frames = 0;
+    while (at < text.length) {
+      re.lastIndex = at;
+      const found = re.exec(text);
+      if (found === null || found[0].length === 0) break;
+      const end = found.index + found[0].length;
+      const startByte = !utf8
+        ? found.index
+        : offsets !== null
+        ? offsets[found.index]!
+        : atByte + utf8Length(text, at, found.index);
+      const endByte = !utf8
+        ? end
+        : offsets !== null
+        ? offsets[end]!
+        : startByte + utf8Length(text, found.index, end);
+      this.#frameNext = endByte;
+      frames++;
+      try {
+        if (!search) this.onRead(found);
+        else if (utf8) this.onRead(text.slice(at, found.index));
+        else this.onRead(view.subarray(atByte, startByte));
+      } catch (error) {
+        reportError(this, error);
+      }
+      at = end;
+      atByte = endByte;
+      if (this.#epoch !== epoch) break;
+    }
+    this.#framesDelivered += frames;
+    if (this.#region !== region) return false;
     this.#frameNext = 0;
-    this.#framesDelivered++;
-    try {
-      if (!this.regexSearch) this.onRead(found);
-      else if (utf8) this.onRead(text.slice(0, found.index));
-      else this.onRead(view.subarray(0, before));
-    } catch (error) {
-      reportError(this, error);
-    }
-    return true;
+    if (atByte > 0) core.consume(region, atByte);
+    if (frames === 0 && buffered >= this.#bufferSize) this.#overflow(buffered, this.#bufferSize);
+    return frames > 0 && this.#epoch !== epoch;
   }
 
   #overflow(bytes: number, limit: number): void {

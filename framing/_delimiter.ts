@@ -23,7 +23,18 @@ export type Delimiter =
     readonly struct: Struct | null;
     readonly netStruct: NetStruct | null;
   }
-  | { readonly kind: "regex"; readonly search: RegExp; readonly match: RegExp };
+  | RegexDelimiter;
+
+/** A parsed `RegExp` delimiter: search (first match, or every match from `lastIndex`) and match (anchored) forms. */
+export interface RegexDelimiter {
+  readonly kind: "regex";
+  /** Finds the first match. */
+  readonly search: RegExp;
+  /** Finds the next match from `lastIndex` (global). */
+  readonly searchAll: RegExp;
+  /** Matches at `lastIndex` only (sticky). */
+  readonly match: RegExp;
+}
 
 const CHUNK: Delimiter = { kind: "chunk" };
 const encoder = new TextEncoder();
@@ -81,7 +92,12 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
     };
   }
   if (value instanceof RegExp) {
-    return { kind: "regex", search: withoutFlags(value, ""), match: withoutFlags(value, "y") };
+    return {
+      kind: "regex",
+      search: withoutFlags(value, ""),
+      searchAll: withoutFlags(value, "g"),
+      match: withoutFlags(value, "y"),
+    };
   }
   if (value instanceof Struct) {
     return {

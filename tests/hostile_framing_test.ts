@@ -174,7 +174,6 @@ const CASES: FuzzCase[] = [
     encoding: "utf-8",
     salt: [utf8("\n"), utf8("é\n"), bytes(0xe2, 0x82)],
     valid: utf8("é\n"),
-    ignore: true, // Bug: invalid UTF-8 before a RegExp match; see "Stream with utf-8 encoding and a RegExp survives invalid UTF-8".
   },
 ];
 
@@ -439,15 +438,10 @@ Deno.test("Stream overflows on a hostile length prefix as soon as the prefix arr
   strictEqual(declared[1], 2 ** 32 + 8);
 });
 
-// Bug: Stream#drainRegex (channels/stream.ts) maps the match's UTF-16
-// offsets back to bytes with utf8Length() over the *decoded* text, in which
-// each invalid byte became U+FFFD (3 bytes in UTF-8). It then consumes more
-// bytes than the frame had: frames are lost, and when the count exceeds
-// what is buffered, core.consume throws a RangeError out of #readLoop as an
-// unhandled rejection, which kills the process. Ignored until fixed.
+// Each invalid byte becomes one U+FFFD and match positions map back to exact
+// byte offsets, so no byte is lost or consumed twice.
 Deno.test({
   name: "Stream with utf-8 encoding and a RegExp survives invalid UTF-8",
-  ignore: true,
   fn: async () => {
     const frames: string[] = [];
     class Text extends Stream {
@@ -473,15 +467,10 @@ Deno.test({
   },
 });
 
-// Bug: Stream#drainRegex (channels/stream.ts) decodes the whole buffered
-// input (latin1.decode, or TextDecoder for utf-8) and runs the RegExp from
-// its start once per frame, so a read holding n bytes and k matches costs
-// O(k * n): 64 KiB of "\n" costs about 2 s of CPU, during which the engine
-// serves nobody. Ignored until fixed (decode once per drain and search on
-// from the previous match's end, e.g. with a global RegExp's lastIndex).
+// The buffered input is decoded once per read and searched on from each
+// match's end: counting decoded bytes checks the work is linear.
 Deno.test({
   name: "Stream frames a read dense with RegExp matches in linear time",
-  ignore: true,
   fn: async () => {
     const input = new Uint8Array(16 * KiB).fill(0x0a);
     let decoded = 0;
