@@ -33,6 +33,7 @@ import {
 import type { TlsServerOptions } from "./_tls.ts";
 import { Writer } from "./_writer.ts";
 import { Struct } from "../framing/struct.ts";
+import { NetStruct } from "../framing/net_struct.ts";
 import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_file.ts";
 import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
@@ -940,7 +941,7 @@ export class Stream extends Channel {
     this.#checkWritable();
     this.#checkRoom(0);
     const last = values[values.length - 1];
-    let codec: Struct | NetStructLike | null = null;
+    let codec: Struct | NetStruct | null = null;
     if (isPackedOptions(last)) {
       values.pop();
       codec = structFor(last.format);
@@ -1203,23 +1204,18 @@ export class Stream extends Channel {
   };
 }
 
-/** What `writePacked` needs of a `NetStruct`. */
-interface NetStructLike {
-  pack(...values: Parameters<Struct["pack"]>): Uint8Array;
-}
-
 function isPackedOptions(value: unknown): value is WritePackedOptions {
   return typeof value === "object" && value !== null && !(value instanceof Uint8Array) &&
     typeof (value as WritePackedOptions).format === "string";
 }
 
-const structs = new Map<string, Struct>();
+const structs = new Map<string, Struct | NetStruct>();
 
-/** A `Struct` per format string, compiled once. */
-function structFor(format: string): Struct {
+/** A `Struct` (or, with `$` fields, a `NetStruct`) per format string, compiled once. */
+function structFor(format: string): Struct | NetStruct {
   let struct = structs.get(format);
   if (struct === undefined) {
-    struct = new Struct(format);
+    struct = format.includes("$") ? new NetStruct(format) : new Struct(format);
     if (structs.size >= 256) structs.clear();
     structs.set(format, struct);
   }

@@ -295,3 +295,16 @@ Deno.test("Stream with a NetStruct delimiter frames replies over TCP split at ev
     listener.close();
   }
 });
+
+Deno.test("Stream.writePacked takes a NetStruct format given last", async () => {
+  await withEngine(async (engine) => {
+    const stream = new Stream({ engine });
+    const peer = attachMemory(stream);
+    stream.writePacked(1, "abc", { format: "!BH$" });
+    const got = new Uint8Array(16);
+    const n = await peer.read(got);
+    deepStrictEqual([...got.subarray(0, n!)], [1, 0, 3, 0x61, 0x62, 0x63]);
+    stream.close({ flush: false });
+    peer.close();
+  });
+});
