@@ -723,12 +723,18 @@ export class Stream extends Channel {
       let consumed = 0;
       let i = 0;
       if (delimiter.struct === null && delimiter.netStruct === null && this.#encoding === null) {
+        // A view made from the buffer costs less than subarray() (no species
+        // lookup). Callbacks never grow the core's memory (only reads append),
+        // so the buffer stays attached for the whole batch.
+        const buffer = bytes.buffer;
+        const offset = bytes.byteOffset + base;
         while (i < count) {
           const at = i++ * 3;
           consumed = frames[at + 2]!;
           this.#frameNext = consumed;
+          const start = frames[at]!;
           try {
-            this.onRead(bytes.subarray(base + frames[at]!, base + frames[at + 1]!));
+            this.onRead(new Uint8Array(buffer, offset + start, frames[at + 1]! - start));
           } catch (error) {
             reportError(this, error);
           }
