@@ -77,7 +77,7 @@ function checkTimeout(name: string, ms: number): number {
 const core = defaultFramingCore();
 const latin1 = new TextDecoder("latin1");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const SMALL_READ = 512;
+const SMALL_READ = 256;
 const LARGE_READ = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
