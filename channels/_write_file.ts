@@ -25,6 +25,12 @@ export interface WriteFileOptions {
    * @default {undefined}
    */
   length?: number;
+  /**
+   * Start sending at once instead of at the end of the current iteration.
+   *
+   * @default {false}
+   */
+  flush?: boolean;
 }
 
 const PIECE = 64 * 1024;

@@ -93,14 +93,19 @@ export class Writer {
     if (!this.#writing && !this.#stopped && this.#queue.pendingLength > 0) void this.#loop();
   }
 
-  /** Runs `job` after everything queued so far was sent; later writes wait for it. */
-  runExclusive(job: ExclusiveJob): void {
+  /**
+   * Runs `job` after everything queued so far was sent; later writes wait
+   * for it. It starts at the end of the iteration, like a write, or at once
+   * with `now`.
+   */
+  runExclusive(job: ExclusiveJob, now = false): void {
     if (this.#held !== null) {
       this.#held.push(job);
       return;
     }
     this.#held = [];
-    void this.#run(job);
+    if (now) void this.#run(job);
+    else queueMicrotask(() => void this.#run(job));
   }
 
   /** Drops everything queued and stops (on close). */

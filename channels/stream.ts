@@ -992,7 +992,7 @@ export class Stream extends Channel {
    * ```
    *
    * @param source A path, a `file:` URL, or an open `Deno.FsFile` (not closed by Pants).
-   * @param options `offset` and `length` of the range.
+   * @param options `offset` and `length` of the range; `flush` to start at once.
    * @throws {ChannelClosedError} If the stream is not connected or is closing.
    * @throws {RangeError} For a negative offset or length.
    */
@@ -1006,7 +1006,7 @@ export class Stream extends Channel {
         if (this.#state !== "closed") reportError(this, error);
       },
     );
-    this.#writer.runExclusive(job);
+    this.#writer.runExclusive(job, options.flush ?? false);
   }
 
   /**
@@ -1142,7 +1142,7 @@ export class Stream extends Channel {
         this.#upgrading = false;
         this.#handshakeFailed(error as TlsHandshakeError);
       }
-    });
+    }, true);
     return this;
   }
 

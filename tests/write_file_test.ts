@@ -88,6 +88,17 @@ Deno.test("Stream.writeFile sends a file in order with writes before and after i
   });
 });
 
+Deno.test("Stream.writeFile with flush starts sending at once, still in order", async () => {
+  await withFile(content, async (path) => {
+    const bytes = await received((stream) => {
+      stream.write("A");
+      stream.writeFile(path, { length: 4, flush: true });
+      stream.write("B");
+    });
+    strictEqual(text(bytes), "A0123B");
+  });
+});
+
 Deno.test("Stream.writeFile sends a byte range given by offset and length", async () => {
   await withFile(content, async (path) => {
     const bytes = await received((stream) => {
