@@ -37,6 +37,11 @@ export class Writer {
   #heldBytes = 0;
   #drainWaiter: PromiseWithResolvers<void> | null = null;
   #stopped = false;
+  /** The chunk being written, and how much of it was written. */
+  #chunk: Uint8Array | null = null;
+  #offset = 0;
+  readonly #written = (n: number): void => this.#afterWrite(n);
+  readonly #failed = (error: unknown): void => this.#writeFailed(error);
   readonly #flushTask = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -90,7 +95,7 @@ export class Writer {
 
   /** Starts sending now. */
   flush(): void {
-    if (!this.#writing && !this.#stopped && this.#queue.pendingLength > 0) void this.#loop();
+    if (!this.#writing && !this.#stopped && this.#queue.pendingLength > 0) this.#next();
   }
 
   /**
@@ -118,33 +123,44 @@ export class Writer {
     this.#drainWaiter = null;
   }
 
-  async #loop(): Promise<void> {
-    const transport = this.#host.transport;
+  /** Hands the next collected chunk to the socket (there is one). */
+  #next(): void {
     this.#writing = true;
-    while (this.#queue.pendingLength > 0) {
-      const chunk = this.#queue.take();
-      let offset = 0;
-      while (offset < chunk.length) {
-        let n: number;
-        try {
-          n = await transport.write(offset === 0 ? chunk : chunk.subarray(offset));
-        } catch (error) {
-          this.#writing = false;
-          if (this.#stopped) return;
-          this.stop();
-          this.#host.failed(error);
-          return;
-        }
-        if (this.#stopped) {
-          this.#writing = false;
-          return;
-        }
-        offset += n;
-        this.#queue.sent(n);
-        this.#host.wrote(n);
-      }
-      this.#queue.release();
+    this.#chunk = this.#queue.take();
+    this.#offset = 0;
+    this.#send();
+  }
+
+  /**
+   * One socket write of the rest of the current chunk. A state machine with
+   * pre-bound continuations rather than an async loop: no promise chain or
+   * closure per write.
+   */
+  #send(): void {
+    const chunk = this.#chunk!;
+    let writing: Promise<number>;
+    try {
+      writing = this.#host.transport.write(
+        this.#offset === 0 ? chunk : chunk.subarray(this.#offset),
+      );
+    } catch (error) {
+      return this.#writeFailed(error);
     }
+    writing.then(this.#written, this.#failed);
+  }
+
+  #afterWrite(n: number): void {
+    if (this.#stopped) {
+      this.#writing = false;
+      return;
+    }
+    this.#offset += n;
+    this.#queue.sent(n);
+    this.#host.wrote(n);
+    if (this.#offset < this.#chunk!.length) return this.#send();
+    this.#chunk = null;
+    this.#queue.release();
+    if (this.#queue.pendingLength > 0) return this.#next();
     this.#writing = false;
     if (this.#drainWaiter !== null) {
       const waiter = this.#drainWaiter;
@@ -153,6 +169,14 @@ export class Writer {
     } else if (this.#held === null) {
       this.#host.drained();
     }
+  }
+
+  #writeFailed(error: unknown): void {
+    this.#writing = false;
+    this.#chunk = null;
+    if (this.#stopped) return;
+    this.stop();
+    this.#host.failed(error);
   }
 
   #sent(): Promise<void> {
