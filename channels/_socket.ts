@@ -8,6 +8,7 @@
 
 import { formatAddress, hostPort, type ResolvedAddress } from "./address.ts";
 import { ListenError, StreamConnectError } from "./errors.ts";
+import type { ListenOptions } from "./server.ts";
 
 /** What a stream needs of a connection (a subset of `Deno.Conn`). */
 export interface Transport {
@@ -24,14 +25,6 @@ export interface Acceptor {
   accept(): Promise<Transport>;
   close(): void;
   readonly addr: Deno.Addr;
-}
-
-/** Options for {@linkcode listenStream}. */
-export interface StreamListenOptions {
-  /** Length of the kernel's queue of connections not yet accepted. */
-  backlog?: number;
-  /** Set `SO_REUSEPORT` (Linux), so several processes can listen on one port. */
-  reusePort?: boolean;
 }
 
 function permissionHint(error: unknown, address: ResolvedAddress, hostname?: string): string {
@@ -81,7 +74,7 @@ export interface ListenTlsKeys {
 function listenTcp(
   hostname: string,
   port: number,
-  options: StreamListenOptions,
+  options: ListenOptions,
   tls?: ListenTlsKeys,
 ): Deno.Listener {
   const common = { hostname, port, tcpBacklog: options.backlog, reusePort: options.reusePort };
@@ -106,7 +99,7 @@ function listenTcp(
  */
 function listenAnyHost(
   port: number,
-  options: StreamListenOptions,
+  options: ListenOptions,
   tls?: ListenTlsKeys,
 ): Deno.Listener {
   if (netGranted(hostPort("::", port))) {
@@ -146,7 +139,7 @@ async function isStaleUnixSocket(path: string): Promise<boolean> {
  */
 export async function listenStream(
   address: ResolvedAddress,
-  options: StreamListenOptions = {},
+  options: ListenOptions = {},
   tls?: ListenTlsKeys,
 ): Promise<Acceptor> {
   if (address.transport === "unix") {

@@ -28,13 +28,8 @@
 
 import { formatAddress, type ResolvedAddress } from "./address.ts";
 import { TlsHandshakeError } from "./errors.ts";
-import {
-  type Acceptor,
-  connectStream,
-  listenStream,
-  type StreamListenOptions,
-  type Transport,
-} from "./_socket.ts";
+import { type Acceptor, connectStream, listenStream, type Transport } from "./_socket.ts";
+import type { ListenOptions } from "./server.ts";
 import { acceptTlsUpgrade } from "./_tls_server_upgrade.ts";
 
 /**
@@ -147,7 +142,7 @@ export async function connectTls(
 export async function listenTls(
   address: ResolvedAddress,
   tls: TlsServerOptions,
-  options: StreamListenOptions = {},
+  options: ListenOptions = {},
 ): Promise<Acceptor> {
   return await listenStream(address, options, tls);
 }

@@ -111,3 +111,23 @@ export function reportError(channel: Channel, error: unknown): void {
     channel.close({ flush: false });
   }
 }
+
+/**
+ * Calls one of a channel's callbacks, routing an exception it throws to
+ * `onError` (not for `onRead` on the hot path, which inlines the same).
+ *
+ * @param channel The channel the callback belongs to.
+ * @param callback The callback, e.g. `stream.onEnd`.
+ * @param args Its arguments.
+ */
+export function notify<A extends unknown[]>(
+  channel: Channel,
+  callback: (...args: A) => void,
+  ...args: A
+): void {
+  try {
+    callback.apply(channel, args);
+  } catch (error) {
+    reportError(channel, error);
+  }
+}

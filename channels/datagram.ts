@@ -8,9 +8,15 @@
 import { statistics } from "../engine/_statistics.ts";
 import { MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
 import { defaultFramingCore } from "../framing/_default_core.ts";
-import { type Delimiter, parseDelimiter, type ReadDelimiter } from "../framing/_delimiter.ts";
+import {
+  checkBufferSize,
+  type Delimiter,
+  parseDelimiter,
+  type ReadDelimiter,
+  type RegexDelimiter,
+} from "../framing/_delimiter.ts";
 import { type AddressInput, resolveAddress } from "./address.ts";
-import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
+import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
 import { DatagramError } from "./datagram_errors.ts";
 import { ChannelClosedError, type ListenError } from "./errors.ts";
 import {
@@ -219,7 +225,6 @@ export class Datagram extends Channel {
 
   #delimiterValue: ReadDelimiter = null;
   #delimiter: Delimiter = parseDelimiter(null);
-  #searchAll: RegExp | null = null;
   #delimiterVersion = 0;
   #ruleStale = true;
   #bufferSize = 64 * 1024;
@@ -292,9 +297,6 @@ export class Datagram extends Channel {
   set readDelimiter(value: ReadDelimiter) {
     const parsed = parseDelimiter(value);
     this.#delimiter = parsed;
-    this.#searchAll = parsed.kind === "regex"
-      ? new RegExp(parsed.search.source, parsed.search.flags + "g")
-      : null;
     this.#delimiterValue = value;
     this.#delimiterVersion++;
     this.#ruleStale = true;
@@ -311,10 +313,7 @@ export class Datagram extends Channel {
     return this.#bufferSize;
   }
   set bufferSize(value: number) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`Invalid bufferSize ${value}: expected a positive integer`);
-    }
-    this.#bufferSize = value;
+    this.#bufferSize = checkBufferSize(value);
     if (this.#socket !== null) this.#socket.receiveSize = value + 1;
   }
 
@@ -553,7 +552,7 @@ export class Datagram extends Channel {
         return;
       }
       if (delimiter.kind === "regex") {
-        if (!this.#drainRegex(region, buffered, delimiter.match, from)) return;
+        if (!this.#drainRegex(region, buffered, delimiter, from)) return;
         continue;
       }
       if (this.#ruleStale) {
@@ -606,7 +605,12 @@ export class Datagram extends Channel {
    * Frames the rest of the datagram with a regex, decoding it once. Returns
    * true when the delimiter changed and the outer loop should go on.
    */
-  #drainRegex(region: number, buffered: number, match: RegExp, from: DatagramPeer): boolean {
+  #drainRegex(
+    region: number,
+    buffered: number,
+    delimiter: RegexDelimiter,
+    from: DatagramPeer,
+  ): boolean {
     const base = core.base(region);
     const view = core.bytes(region).subarray(base, base + buffered);
     let text: string;
@@ -625,13 +629,12 @@ export class Datagram extends Channel {
       );
       return false;
     }
-    const searchAll = this.#searchAll!;
     const version = this.#delimiterVersion;
     let position = 0;
     let changed = false;
     while (position < text.length) {
       const search = this.regexSearch;
-      const re = search ? searchAll : match;
+      const re = search ? delimiter.searchAll : delimiter.match;
       re.lastIndex = position;
       const found = re.exec(text);
       if (found === null || found[0].length === 0) break;
@@ -770,11 +773,7 @@ export class Datagram extends Channel {
       this.#sending = false;
       if (this.#state === "closing") return this.#finishClose();
       if (this.#state !== "open") return;
-      try {
-        this.onWrite();
-      } catch (error) {
-        reportError(this, error);
-      }
+      notify(this, this.onWrite);
       return;
     }
     this.#sending = true;
@@ -824,14 +823,6 @@ export class Datagram extends Channel {
       this.#region = 0;
     }
     this.engine.detach(this);
-    if (wasOpen) this.engine.queueClose(this.#notifyClose);
+    if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
-
-  readonly #notifyClose = (): void => {
-    try {
-      this.onClose();
-    } catch (error) {
-      reportError(this, error);
-    }
-  };
 }

@@ -6,7 +6,7 @@
  */
 
 import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
-import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
+import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
 import type { ListenError } from "./errors.ts";
 import { Stream } from "./stream.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
@@ -305,20 +305,12 @@ export class Server<S extends Stream = Stream> extends Channel {
           this.#acceptor = acceptor;
           this.#address = normalizeAddr(acceptor.addr);
           this.#state = "listening";
-          try {
-            this.onListen();
-          } catch (error) {
-            reportError(this, error);
-          }
+          notify(this, this.onListen);
           if (this.#state === "listening") void this.#acceptLoop(acceptor);
         },
         (error: ListenError) => {
           if (this.#state !== "starting") return;
-          try {
-            this.onListenError(error);
-          } catch (thrown) {
-            reportError(this, thrown);
-          }
+          notify(this, this.onListenError, error);
         },
       );
     });
@@ -380,11 +372,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     this.engine[statistics].rejected++;
     const stream = new Stream({ engine: this.engine });
     stream[adopt](transport, null);
-    try {
-      this.onReject(stream, reason);
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onReject, stream, reason);
     stream.close();
   }
 
@@ -405,11 +393,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     if (this.timeout > 0) stream.timeout = this.timeout;
     if (this.frameTimeout > 0) stream.frameTimeout = this.frameTimeout;
     stream[adopt](transport, this);
-    try {
-      this.onAccept(stream);
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onAccept, stream);
     stream[begin](this.#tls !== null, this.handshakeTimeout);
     return stream;
   }
@@ -466,7 +450,7 @@ export class Server<S extends Stream = Stream> extends Channel {
       this.#acceptor = null;
     }
     this.engine.detach(this);
-    if (wasOpen) this.engine.queueClose(() => this.#notifyClose());
+    if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
 
   #drain(ms: number, flush: boolean): void {
@@ -479,13 +463,5 @@ export class Server<S extends Stream = Stream> extends Channel {
       this.#drainTimer = null;
       for (const stream of [...this.channels.values()]) stream.close({ flush: false });
     });
-  }
-
-  #notifyClose(): void {
-    try {
-      this.onClose();
-    } catch (error) {
-      reportError(this, error);
-    }
   }
 }

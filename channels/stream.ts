@@ -7,13 +7,14 @@
 import { MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
 import { defaultFramingCore } from "../framing/_default_core.ts";
 import {
+  checkBufferSize,
   type Delimiter,
   parseDelimiter,
   type ReadDelimiter,
   type RegexDelimiter,
 } from "../framing/_delimiter.ts";
 import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
-import { Channel, type ChannelOptions, type CloseOptions, reportError } from "./channel.ts";
+import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
 import {
   ChannelClosedError,
   StartTlsError,
@@ -307,10 +308,7 @@ export class Stream extends Channel {
     return this.#bufferSize;
   }
   set bufferSize(value: number) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`Invalid bufferSize ${value}: expected a positive integer`);
-    }
-    this.#bufferSize = value;
+    this.#bufferSize = checkBufferSize(value);
   }
 
   // --- callbacks ---------------------------------------------------------
@@ -428,11 +426,7 @@ export class Stream extends Channel {
     this.#frameSince = -1;
     this.#lastActivity = now;
     this.engine[statistics].timeouts++;
-    try {
-      this.onTimeout(kind);
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onTimeout, kind);
     this.#armTimer();
   }
 
@@ -557,20 +551,12 @@ export class Stream extends Channel {
   }
 
   #handshaken(): void {
-    try {
-      this.onSSLHandshake();
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onSSLHandshake);
   }
 
   #handshakeFailed(error: TlsHandshakeError): void {
     if (this.#state === "closed") return;
-    try {
-      this.onSSLHandshakeError(error);
-    } catch (thrown) {
-      reportError(this, thrown);
-    }
+    notify(this, this.onSSLHandshakeError, error);
     if (this.#state as State !== "closed") this.close({ flush: false });
   }
 
@@ -583,11 +569,7 @@ export class Stream extends Channel {
 
   #begin(): void {
     this.#lastActivity = this.engine.now();
-    try {
-      this.onConnect();
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onConnect);
     if (this.#timeout > 0 || this.#frameTimeout > 0) this.#armTimer();
     if (this.#state === "connected" && !this.#paused && !this.#upgrading) void this.#readLoop();
   }
@@ -627,9 +609,8 @@ export class Stream extends Channel {
         this.#reading = false;
         this.#readFailed(error);
         return;
-      } finally {
-        this.#readPending = false;
       }
+      this.#readPending = false;
       if (this.#state !== "connected") break;
       if (n === null) {
         this.#reading = false;
@@ -876,11 +857,7 @@ export class Stream extends Channel {
 
   #end(): void {
     if (this.#state !== "connected") return;
-    try {
-      this.onEnd();
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onEnd);
   }
 
   #readFailed(error: unknown): void {
@@ -1051,11 +1028,7 @@ export class Stream extends Channel {
   #drained(): void {
     if (this.#state === "closing") return this.#finishClose();
     if (this.#state !== "connected") return;
-    try {
-      this.onWrite();
-    } catch (error) {
-      reportError(this, error);
-    }
+    notify(this, this.onWrite);
   }
 
   // --- TLS ---------------------------------------------------------------
@@ -1198,16 +1171,8 @@ export class Stream extends Channel {
     this.#readBuffer = EMPTY;
     this.#server?.[forget](this);
     this.engine.detach(this);
-    if (wasOpen) this.engine.queueClose(this.#notifyClose);
+    if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
-
-  readonly #notifyClose = (): void => {
-    try {
-      this.onClose();
-    } catch (error) {
-      reportError(this, error);
-    }
-  };
 }
 
 function isPackedOptions(value: unknown): value is WritePackedOptions {

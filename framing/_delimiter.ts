@@ -116,3 +116,17 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
       `a positive integer, a RegExp, a Struct or a NetStruct`,
   );
 }
+
+/**
+ * Validates a `bufferSize` setting.
+ *
+ * @param value The most bytes to buffer for one frame (or datagram).
+ * @returns The value.
+ * @throws {RangeError} For a value that is not a positive integer.
+ */
+export function checkBufferSize(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Invalid bufferSize ${value}: expected a positive integer`);
+  }
+  return value;
+}
