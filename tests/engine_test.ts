@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Engine, engine as defaultEngine, type EngineChannel } from "../engine/engine.ts";
 import { ManualClock } from "../engine/clock.ts";
 import type { Timer } from "../engine/timer.ts";
+import { until } from "./_helpers.ts";
 
 /** A manual-clock engine whose timer errors are rethrown into the test. */
 function manualEngine(graceMs?: number): { engine: Engine; clock: ManualClock } {
@@ -11,15 +12,6 @@ function manualEngine(graceMs?: number): { engine: Engine; clock: ManualClock } 
     throw err;
   };
   return { engine, clock };
-}
-
-/** Waits a few real tasks until `cond()` holds (bounded). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 interface FakeChannel extends EngineChannel {

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { TimerRing } from "../engine/timer_ring.ts";
 import type { Timer } from "../engine/timer.ts";
+import { prng } from "./_helpers.ts";
 
 const fail = (err: unknown): never => {
   throw err;
 };
-
-/** A small seeded PRNG (mulberry32), so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("TimerRing fires timers in deadline order, ties in scheduling order", () => {
   const ring = new TimerRing({ slots: 32 });
