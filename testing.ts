@@ -86,7 +86,16 @@ class SteppedClock extends ManualClock {
   }
 }
 
-/** Options for {@linkcode TestEngine}. */
+/**
+ * Options for {@linkcode TestEngine}.
+ *
+ * @example Usage
+ * ```ts
+ * import { TestEngine } from "@pants/pants/testing";
+ *
+ * await using engine = new TestEngine({ start: 1000 });
+ * ```
+ */
 export interface TestEngineOptions {
   /**
    * The virtual clock's starting time in milliseconds.
@@ -331,7 +340,20 @@ class TracedTransport extends MemoryTransport {
   }
 }
 
-/** Options for {@linkcode attach} and {@linkcode accept}. */
+/**
+ * Options for {@linkcode attach} and {@linkcode accept}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ * import { attach, TestEngine } from "@pants/pants/testing";
+ *
+ * await using engine = new TestEngine();
+ * const peer = attach(new Stream({ engine }), {
+ *   remoteAddress: { transport: "tcp", hostname: "192.0.2.7", port: 5000 },
+ * });
+ * ```
+ */
 export interface AttachOptions {
   /**
    * The stream's `remoteAddress` (the peer's address).

@@ -11,6 +11,14 @@
  * - `[host, port]` or `{ hostname, port }`: a host name or an IPv4/IPv6
  *   literal (`"::1"` or `"[::1]"`);
  * - `{ path }` or a string: a Unix socket path.
+ *
+ * @example Usage
+ * ```ts
+ * import { type AddressInput, Server, Stream } from "@pants/pants";
+ *
+ * const addresses: AddressInput[] = [4040, ["127.0.0.1", 4041], { hostname: "::1", port: 4042 }];
+ * for (const address of addresses) new Server(Stream).listen(address);
+ * ```
  */
 export type AddressInput =
   | number

@@ -7,7 +7,16 @@
 
 import { Engine, type EngineChannel } from "../engine/engine.ts";
 
-/** Options every channel accepts. */
+/**
+ * Options every channel accepts.
+ *
+ * @example Usage
+ * ```ts
+ * import { Engine, Stream } from "@pants/pants";
+ *
+ * const stream = new Stream({ engine: new Engine() });
+ * ```
+ */
 export interface ChannelOptions {
   /**
    * The engine the channel joins.
@@ -17,7 +26,20 @@ export interface ChannelOptions {
   engine?: Engine;
 }
 
-/** Options for `close()`. */
+/**
+ * Options for `close()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Quit extends Stream {
+ *   override onRead(): void {
+ *     this.close({ flush: false }); // drop what is queued, close now
+ *   }
+ * }
+ * ```
+ */
 export interface CloseOptions {
   /**
    * Send everything queued by `write()` before closing.

@@ -30,10 +30,34 @@ import {
 } from "./_socket_datagram.ts";
 import { utf8Length } from "./_utf8.ts";
 
-/** Where a datagram came from or goes to: UDP (`"udp"`) or a Unix datagram socket (`"unixpacket"`). */
+/**
+ * Where a datagram came from or goes to: UDP (`"udp"`) or a Unix datagram socket (`"unixpacket"`).
+ *
+ * @example Usage
+ * ```ts
+ * import { Datagram, type DatagramAddress } from "@pants/pants";
+ *
+ * class Log extends Datagram {
+ *   override onRead(data: Uint8Array, from: DatagramAddress): void {
+ *     console.log(from, data.length);
+ *   }
+ * }
+ * ```
+ */
 export type DatagramAddress = Deno.NetAddr | Deno.UnixAddr;
 
-/** The text encodings a datagram channel can decode frames with. */
+/**
+ * The text encodings a datagram channel can decode frames with.
+ *
+ * @example Usage
+ * ```ts
+ * import { Datagram, type DatagramEncoding } from "@pants/pants";
+ *
+ * const channel = new Datagram();
+ * const encoding: DatagramEncoding = "utf-8";
+ * channel.encoding = encoding;
+ * ```
+ */
 export type DatagramEncoding = null | "utf-8";
 
 type State = "idle" | "starting" | "open" | "closing" | "closed";

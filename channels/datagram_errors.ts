@@ -22,6 +22,20 @@
  * - `"connect"`: `connect()` failed (passed to `onConnectError`).
  * - `"decode"`: with `encoding = "utf-8"` and a `RegExp` delimiter, the
  *   datagram was not valid UTF-8; it is dropped.
+ *
+ * @example Usage
+ * ```ts
+ * import { Datagram, DatagramError, type DatagramErrorReason } from "@pants/pants";
+ *
+ * class Counting extends Datagram {
+ *   dropped = new Map<DatagramErrorReason, number>();
+ *   override onError(error: unknown): void {
+ *     if (error instanceof DatagramError) {
+ *       this.dropped.set(error.reason, (this.dropped.get(error.reason) ?? 0) + 1);
+ *     } else super.onError(error);
+ *   }
+ * }
+ * ```
  */
 export type DatagramErrorReason =
   | "oversized"
@@ -32,7 +46,17 @@ export type DatagramErrorReason =
   | "connect"
   | "decode";
 
-/** Details of a {@linkcode DatagramError}. */
+/**
+ * Details of a {@linkcode DatagramError}.
+ *
+ * @example Usage
+ * ```ts
+ * import { DatagramError, type DatagramErrorOptions } from "@pants/pants";
+ *
+ * const options: DatagramErrorOptions = { bytes: 70000, limit: 65536 };
+ * const error = new DatagramError("oversized", "a datagram was too large", options);
+ * ```
+ */
 export interface DatagramErrorOptions extends ErrorOptions {
   /** The remote address involved, if any. */
   remoteAddress?: Deno.NetAddr | Deno.UnixAddr | null;

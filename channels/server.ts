@@ -15,10 +15,34 @@ import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/_statistics.ts";
 import type { TlsServerOptions } from "./_tls.ts";
 
-/** A `Stream` subclass a server can instantiate for each connection. */
+/**
+ * A `Stream` subclass a server can instantiate for each connection.
+ *
+ * @example Usage
+ * ```ts
+ * import { Server, Stream, type StreamClass } from "@pants/pants";
+ *
+ * class Echo extends Stream {
+ *   override onRead(data: Uint8Array): void {
+ *     this.write(data);
+ *   }
+ * }
+ * const connectionClass: StreamClass<Echo> = Echo;
+ * new Server(connectionClass).listen(4040);
+ * ```
+ */
 export type StreamClass<S extends Stream = Stream> = new (options?: ChannelOptions) => S;
 
-/** Options for `new Server({ ... })`. */
+/**
+ * Options for `new Server({ ... })`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Engine, Server, Stream } from "@pants/pants";
+ *
+ * const server = new Server({ ConnectionClass: Stream, engine: new Engine() });
+ * ```
+ */
 export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions {
   /**
    * The class wrapping each accepted connection.
@@ -28,7 +52,16 @@ export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions
   ConnectionClass?: StreamClass<S>;
 }
 
-/** Options for `Server.listen()`. */
+/**
+ * Options for `Server.listen()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Server, Stream } from "@pants/pants";
+ *
+ * new Server(Stream).listen(4040, { backlog: 1024 });
+ * ```
+ */
 export interface ListenOptions {
   /**
    * Length of the kernel's queue of connections not yet accepted.
@@ -44,7 +77,17 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
-/** Options for `Server.close()`. */
+/**
+ * Options for `Server.close()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Server, Stream } from "@pants/pants";
+ *
+ * const server = new Server(Stream).listen(4040);
+ * server.close({ drain: 5000 });
+ * ```
+ */
 export interface ServerCloseOptions extends CloseOptions {
   /**
    * Also close every open stream, flushing first, and close those still
@@ -55,7 +98,20 @@ export interface ServerCloseOptions extends CloseOptions {
   drain?: number;
 }
 
-/** Why `onReject` refused a connection. */
+/**
+ * Why `onReject` refused a connection.
+ *
+ * @example Usage
+ * ```ts
+ * import { type RejectReason, Server, Stream } from "@pants/pants";
+ *
+ * class Busy extends Server {
+ *   override onReject(stream: Stream, reason: RejectReason): void {
+ *     stream.write(reason === "maxConnections" ? "BUSY\n" : "TOO MANY FROM YOU\n");
+ *   }
+ * }
+ * ```
+ */
 export type RejectReason = "maxConnections" | "maxConnectionsPerAddress";
 
 type State = "idle" | "starting" | "listening" | "closed";

@@ -42,7 +42,20 @@ import type { Server } from "./server.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/_statistics.ts";
 
-/** Options for `write()`. */
+/**
+ * Options for `write()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Urgent extends Stream {
+ *   override onConnect(): void {
+ *     this.write("hello\n", { flush: true });
+ *   }
+ * }
+ * ```
+ */
 export interface WriteOptions {
   /**
    * Start sending at once instead of at the end of the current iteration.
@@ -52,10 +65,37 @@ export interface WriteOptions {
   flush?: boolean;
 }
 
-/** The text encodings a stream can decode frames with. */
+/**
+ * The text encodings a stream can decode frames with.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream, type StreamEncoding } from "@pants/pants";
+ *
+ * class Text extends Stream {
+ *   override onConnect(): void {
+ *     const encoding: StreamEncoding = "utf-8";
+ *     this.encoding = encoding;
+ *   }
+ * }
+ * ```
+ */
 export type StreamEncoding = null | "utf-8";
 
-/** Options for `writePacked()`: pack with this format instead of the `Struct` delimiter's. */
+/**
+ * Options for `writePacked()`: pack with this format instead of the `Struct` delimiter's.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Header extends Stream {
+ *   override onConnect(): void {
+ *     this.writePacked(1, 512, { format: "!BH" });
+ *   }
+ * }
+ * ```
+ */
 export interface WritePackedOptions {
   /** A `Struct` format string, e.g. `"!LLH"`. */
   format: string;
@@ -63,7 +103,21 @@ export interface WritePackedOptions {
 
 export type { FileSource, TlsClientOptions, TlsServerOptions, WriteFileOptions };
 
-/** Which limit `onTimeout` reports: no traffic for `timeout` ms, or a frame not completed within `frameTimeout` ms. */
+/**
+ * Which limit `onTimeout` reports: no traffic for `timeout` ms, or a frame not completed within `frameTimeout` ms.
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream, type StreamTimeout } from "@pants/pants";
+ *
+ * class Patient extends Stream {
+ *   override onTimeout(kind: StreamTimeout): void {
+ *     if (kind === "idle") this.write("PING\n");
+ *     else this.close();
+ *   }
+ * }
+ * ```
+ */
 export type StreamTimeout = "idle" | "frame";
 
 type State = "idle" | "connecting" | "connected" | "closing" | "closed";

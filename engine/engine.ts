@@ -42,7 +42,17 @@ export interface EngineChannel {
   close(options?: { flush?: boolean }): void;
 }
 
-/** Attached channels by kind, from {@linkcode Engine.counts}. */
+/**
+ * Attached channels by kind, from {@linkcode Engine.counts}.
+ *
+ * @example Usage
+ * ```ts
+ * import { engine } from "@pants/pants";
+ *
+ * const { stream, server, datagram } = engine.counts();
+ * console.log(stream + server + datagram);
+ * ```
+ */
 export interface ChannelCounts {
   /** Attached streams. */
   stream: number;
@@ -52,7 +62,16 @@ export interface ChannelCounts {
   datagram: number;
 }
 
-/** Options for {@linkcode Engine}. */
+/**
+ * Options for {@linkcode Engine}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Engine, ManualClock } from "@pants/pants";
+ *
+ * const engine = new Engine({ clock: new ManualClock(), graceMs: 1000 });
+ * ```
+ */
 export interface EngineOptions {
   /**
    * Time source and host timer; a `ManualClock` makes tests deterministic.

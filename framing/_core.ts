@@ -12,7 +12,17 @@
  * @module
  */
 
-/** One step of a length-prefixed record: `fixed` bytes, then an optional length prefix. */
+/**
+ * One step of a length-prefixed record: `fixed` bytes, then an optional length prefix.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RecordStep } from "@pants/pants";
+ *
+ * // "!BH$": one type byte, then a big-endian 16-bit length and the payload.
+ * const step: RecordStep = { fixed: 1, prefix: 2, littleEndian: false };
+ * ```
+ */
 export interface RecordStep {
   /** Bytes of fixed size before the prefix (may be 0). */
   readonly fixed: number;
@@ -31,6 +41,14 @@ export interface RecordStep {
  * - `record`: variable-length records (1 to `MAX_RECORD_STEPS` steps); the
  *   record's length is the sum over `steps` of `fixed + prefix + value of the
  *   prefix` (unsigned).
+ *
+ * @example Usage
+ * ```ts
+ * import { type FrameRule, NetStruct } from "@pants/pants";
+ *
+ * const rule: FrameRule = new NetStruct("!I$").rule;
+ * console.log(rule.kind); // "record"
+ * ```
  */
 export type FrameRule =
   | { readonly kind: "delimiter"; readonly delimiter: Uint8Array }

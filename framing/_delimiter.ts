@@ -9,7 +9,21 @@ import type { FrameRule } from "./_core.ts";
 import { NetStruct } from "./net_struct.ts";
 import { Struct } from "./struct.ts";
 
-/** Every value `Stream.readDelimiter` accepts. */
+/**
+ * Every value `Stream.readDelimiter` accepts.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ReadDelimiter, Stream, Struct } from "@pants/pants";
+ *
+ * const delimiters: ReadDelimiter[] = [null, "\r\n", 8, /\s+/, new Struct("!I")];
+ * class Switching extends Stream {
+ *   override onConnect(): void {
+ *     this.readDelimiter = delimiters[1]!;
+ *   }
+ * }
+ * ```
+ */
 export type ReadDelimiter = null | string | Uint8Array | number | RegExp | Struct | NetStruct;
 
 /** A parsed delimiter. */

@@ -17,7 +17,18 @@ import {
 import { type FieldOp, parseFormat, PREFIXED } from "./_struct_format.ts";
 import type { StructInput, StructValue } from "./struct.ts";
 
-/** One record read by `NetStruct.unpackFrom`. */
+/**
+ * One record read by `NetStruct.unpackFrom`.
+ *
+ * @example Usage
+ * ```ts
+ * import { NetStruct, type NetStructRecord } from "@pants/pants";
+ *
+ * const format = new NetStruct("!H$");
+ * const record: NetStructRecord = format.unpackFrom(format.pack("hi"));
+ * console.log(record.size); // 4
+ * ```
+ */
 export interface NetStructRecord {
   /** The record's values, in format order (length prefixes excluded). */
   readonly values: StructValue[];
