@@ -26,27 +26,19 @@
  * @module
  */
 
-export {
-  type ChannelCounts,
-  Engine,
-  engine,
-  type EngineChannel,
-  type EngineOptions,
-} from "./engine/engine.ts";
+export { Engine, engine, type EngineChannel, type EngineOptions } from "./engine/engine.ts";
 export { Timer } from "./engine/timer.ts";
-export type { EngineStats } from "./engine/stats.ts";
+export type { ChannelCounts, EngineStats } from "./engine/stats.ts";
 export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
-export type { AddressInput } from "./channels/address.ts";
+export type { AddressInput } from "./transport/address.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
 export {
   ChannelClosedError,
-  ListenError,
   StartTlsError,
   StreamBufferOverflow,
-  StreamConnectError,
-  TlsHandshakeError,
   WriteFileError,
 } from "./channels/errors.ts";
+export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";
 export {
   type FileSource,
   Stream,
@@ -59,20 +51,20 @@ export {
   type WritePackedOptions,
 } from "./channels/stream.ts";
 export {
-  type ListenOptions,
   type RejectReason,
   Server,
   type ServerCloseOptions,
   type ServerOptions,
   type StreamClass,
 } from "./channels/server.ts";
+export { type ListenOptions } from "./transport/listen_options.ts";
 export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
 export { Datagram, type DatagramAddress, type DatagramEncoding } from "./channels/datagram.ts";
 export {
   DatagramError,
   type DatagramErrorOptions,
   type DatagramErrorReason,
-} from "./channels/datagram_errors.ts";
+} from "./transport/datagram_errors.ts";
 export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
-export type { FrameRule, RecordStep } from "./framing/_core.ts";
-export type { ReadDelimiter } from "./framing/_delimiter.ts";
+export type { FrameRule, RecordStep } from "./framing/frame_rule.ts";
+export type { ReadDelimiter } from "./framing/read_delimiter.ts";

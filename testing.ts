@@ -42,7 +42,7 @@ import type { Timer } from "./engine/timer.ts";
 import type { Stream } from "./channels/stream.ts";
 import type { Server } from "./channels/server.ts";
 import { accept as acceptTransport, adopt, begin } from "./channels/_symbols.ts";
-import { MemoryTransport } from "./channels/_memory_transport.ts";
+import { MemoryTransport } from "./transport/_memory_transport.ts";
 
 export { ManualClock };
 

@@ -22,8 +22,8 @@
  */
 
 import { type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
-import { ReferenceFramingCore } from "../framing/_reference.ts";
-import { WasmFramingCore } from "../wasm/framing.ts";
+import { ReferenceFramingCore } from "../tests/_reference_core.ts";
+import { WasmFramingCore } from "../framing/_wasm_core.ts";
 
 const TOTAL = 64 << 20;
 const CHUNK = 64 << 10;

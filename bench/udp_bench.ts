@@ -28,7 +28,7 @@
 
 import dgram from "node:dgram";
 import { Datagram } from "../channels/datagram.ts";
-import { datagramBackend, setDatagramBackend } from "../channels/_socket_datagram.ts";
+import { datagramBackend, setDatagramBackend } from "../transport/_datagram_socket.ts";
 import { Engine } from "../engine/engine.ts";
 
 const seconds = Number(Deno.args[0] ?? 3);

@@ -8,7 +8,7 @@
  */
 
 import { SendQueue } from "./_send_queue.ts";
-import type { Transport } from "./_socket.ts";
+import type { Transport } from "../transport/_socket.ts";
 
 /** What the writer needs from its stream. */
 export interface WriterHost {

@@ -5,20 +5,21 @@
  * @module
  */
 
-import { statistics } from "../engine/_statistics.ts";
+import { statistics } from "../engine/stats.ts";
 import { MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
-import { defaultFramingCore } from "../framing/_default_core.ts";
+import { framingCore } from "../framing/_wasm_core.ts";
 import {
   checkBufferSize,
   type Delimiter,
   parseDelimiter,
   type ReadDelimiter,
   type RegexDelimiter,
-} from "../framing/_delimiter.ts";
-import { type AddressInput, resolveAddress } from "./address.ts";
+} from "../framing/read_delimiter.ts";
+import { type AddressInput, resolveAddress } from "../transport/address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
-import { DatagramError } from "./datagram_errors.ts";
-import { ChannelClosedError, type ListenError } from "./errors.ts";
+import { DatagramError } from "../transport/datagram_errors.ts";
+import { ChannelClosedError } from "./errors.ts";
+import { type ListenError } from "../transport/errors.ts";
 import {
   connectDatagram,
   type DatagramPeer,
@@ -27,8 +28,8 @@ import {
   describePeer,
   openDatagram,
   sendFailure,
-} from "./_socket_datagram.ts";
-import { utf8Length } from "./_utf8.ts";
+} from "../transport/_datagram_socket.ts";
+import { utf8Length } from "../framing/_utf8.ts";
 
 /**
  * Where a datagram came from or goes to: UDP (`"udp"`) or a Unix datagram socket (`"unixpacket"`).
@@ -62,7 +63,7 @@ export type DatagramEncoding = null | "utf-8";
 
 type State = "idle" | "starting" | "open" | "closing" | "closed";
 
-const core = defaultFramingCore();
+const core = framingCore;
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

@@ -5,15 +5,16 @@
  * @module
  */
 
-import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
+import { type AddressInput, normalizeAddr, resolveAddress } from "../transport/address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
-import type { ListenError } from "./errors.ts";
+import type { ListenError } from "../transport/errors.ts";
+import type { ListenOptions } from "../transport/listen_options.ts";
 import { Stream } from "./stream.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
-import { type Acceptor, listenStream, type Transport, tuneAccepted } from "./_socket.ts";
+import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
 import type { Timer } from "../engine/timer.ts";
-import { statistics } from "../engine/_statistics.ts";
-import type { TlsServerOptions } from "./_tls.ts";
+import { statistics } from "../engine/stats.ts";
+import type { TlsServerOptions } from "../transport/tls_options.ts";
 
 /**
  * A `Stream` subclass a server can instantiate for each connection.
@@ -50,31 +51,6 @@ export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions
    * @default {Stream}
    */
   ConnectionClass?: StreamClass<S>;
-}
-
-/**
- * Options for `Server.listen()`.
- *
- * @example Usage
- * ```ts
- * import { Server, Stream } from "@pants/pants";
- *
- * new Server(Stream).listen(4040, { backlog: 1024 });
- * ```
- */
-export interface ListenOptions {
-  /**
-   * Length of the kernel's queue of connections not yet accepted.
-   *
-   * @default {511}
-   */
-  backlog?: number;
-  /**
-   * Set `SO_REUSEPORT` (Linux), so several processes can listen on one port.
-   *
-   * @default {false}
-   */
-  reusePort?: boolean;
 }
 
 /**

@@ -5,42 +5,36 @@
  */
 
 import { MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
-import { defaultFramingCore } from "../framing/_default_core.ts";
+import { framingCore } from "../framing/_wasm_core.ts";
 import {
   checkBufferSize,
   type Delimiter,
   parseDelimiter,
   type ReadDelimiter,
   type RegexDelimiter,
-} from "../framing/_delimiter.ts";
-import { type AddressInput, normalizeAddr, resolveAddress } from "./address.ts";
+} from "../framing/read_delimiter.ts";
+import { type AddressInput, normalizeAddr, resolveAddress } from "../transport/address.ts";
 import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
 import {
   ChannelClosedError,
   StartTlsError,
   StreamBufferOverflow,
-  type StreamConnectError,
-  TlsHandshakeError,
   type WriteFileError,
 } from "./errors.ts";
-import { connectStream, type Transport } from "./_socket.ts";
-import {
-  connectTls,
-  handshake,
-  type TlsClientOptions,
-  upgradeClient,
-  upgradeServer,
-} from "./_tls.ts";
-import type { TlsServerOptions } from "./_tls.ts";
+import { type StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
+import { connectStream, type Transport } from "../transport/_socket.ts";
+import { connectTls, handshake, upgradeClient, upgradeServer } from "../transport/_tls.ts";
+import { type TlsClientOptions } from "../transport/tls_options.ts";
+import type { TlsServerOptions } from "../transport/tls_options.ts";
 import { Writer } from "./_writer.ts";
 import { Struct } from "../framing/struct.ts";
 import { NetStruct } from "../framing/net_struct.ts";
 import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_file.ts";
-import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
+import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "../framing/_utf8.ts";
 import { adopt, begin, forget } from "./_symbols.ts";
 import type { Server } from "./server.ts";
 import type { Timer } from "../engine/timer.ts";
-import { statistics } from "../engine/_statistics.ts";
+import { statistics } from "../engine/stats.ts";
 
 /**
  * Options for `write()`.
@@ -129,7 +123,7 @@ function checkTimeout(name: string, ms: number): number {
   return ms;
 }
 
-const core = defaultFramingCore();
+const core = framingCore;
 const latin1 = new TextDecoder("latin1");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const SMALL_READ = 256;

@@ -4,9 +4,13 @@
  * @module
  */
 
-import { EngineStatistics, statistics } from "./_statistics.ts";
-import type { EngineStats } from "./stats.ts";
-import { defaultFramingCore } from "../framing/_default_core.ts";
+import {
+  bufferGauges,
+  type ChannelCounts,
+  EngineStatistics,
+  type EngineStats,
+  statistics,
+} from "./stats.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { Timer } from "./timer.ts";
 import { TimerRing } from "./timer_ring.ts";
@@ -40,26 +44,6 @@ export interface EngineChannel {
    * @param options `flush` (default per channel).
    */
   close(options?: { flush?: boolean }): void;
-}
-
-/**
- * Attached channels by kind, from {@linkcode Engine.counts}.
- *
- * @example Usage
- * ```ts
- * import { engine } from "@pants/pants";
- *
- * const { stream, server, datagram } = engine.counts();
- * console.log(stream + server + datagram);
- * ```
- */
-export interface ChannelCounts {
-  /** Attached streams. */
-  stream: number;
-  /** Attached servers. */
-  server: number;
-  /** Attached datagram channels. */
-  datagram: number;
 }
 
 /**
@@ -327,7 +311,6 @@ export class Engine {
    */
   stats(): EngineStats {
     const counters = this[statistics];
-    const core = defaultFramingCore();
     return {
       channels: this.counts(),
       bytesIn: counters.bytesIn,
@@ -336,8 +319,8 @@ export class Engine {
       overflows: counters.overflows,
       timeouts: counters.timeouts,
       rejected: counters.rejected,
-      wasmRegions: core.liveRegions,
-      wasmBufferBytes: core.liveBytes,
+      wasmRegions: bufferGauges.regions(),
+      wasmBufferBytes: bufferGauges.bytes(),
       loopLagMs: counters.loopLagMs,
     };
   }

@@ -1,10 +1,30 @@
 /**
- * The snapshot `engine.stats()` returns.
+ * What an engine counts: the counters channels bump on their hot paths (one
+ * addition per read, write or batch of frames), and the snapshot
+ * `engine.stats()` returns.
  *
  * @module
  */
 
-import type { ChannelCounts } from "./engine.ts";
+/**
+ * Attached channels by kind, from {@linkcode Engine.counts}.
+ *
+ * @example Usage
+ * ```ts
+ * import { engine } from "@pants/pants";
+ *
+ * const { stream, server, datagram } = engine.counts();
+ * console.log(stream + server + datagram);
+ * ```
+ */
+export interface ChannelCounts {
+  /** Attached streams. */
+  stream: number;
+  /** Attached servers. */
+  server: number;
+  /** Attached datagram channels. */
+  datagram: number;
+}
 
 /**
  * What an engine has done and holds, from cheap counters (no per-frame
@@ -40,3 +60,36 @@ export interface EngineStats {
   /** How late (ms) the engine's host timer fired the last time: a measure of loop lag. */
   readonly loopLagMs: number;
 }
+
+/** The key under which an engine keeps its counters. */
+export const statistics: unique symbol = Symbol("pants.statistics");
+
+/** Mutable counters, one object per engine. */
+export class EngineStatistics {
+  /** Bytes read from all streams and datagram channels. */
+  bytesIn = 0;
+  /** Bytes written to sockets. */
+  bytesOut = 0;
+  /** Frames (or datagrams) delivered to `onRead`. */
+  frames = 0;
+  /** Read and write buffer overflows. */
+  overflows = 0;
+  /** Idle and frame timeouts. */
+  timeouts = 0;
+  /** Connections refused by connection limits. */
+  rejected = 0;
+  /** How late the host timer fired the last time (ms). */
+  loopLagMs = 0;
+}
+
+/**
+ * Process-wide figures of the framing core's receive buffers, which
+ * `stats()` reports. The engine knows nothing of the framing core: the core
+ * installs its readers here when it loads.
+ */
+export const bufferGauges: {
+  /** Receive buffers live. */
+  regions: () => number;
+  /** Bytes they hold. */
+  bytes: () => number;
+} = { regions: () => 0, bytes: () => 0 };

@@ -7,12 +7,10 @@
 import {
   type FrameRule,
   MAX_DELIMITER_LENGTH,
+  MAX_INT32,
   MAX_RECORD_STEPS,
   type RecordStep,
-} from "./_core.ts";
-
-/** Largest frame size or step size (frame offsets are int32). */
-const MAX_INT32 = 2 ** 31 - 1;
+} from "./frame_rule.ts";
 
 /**
  * Checks a rule against the `FrameRule` contract.

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { RecordStep } from "./_core.ts";
+import type { RecordStep } from "./frame_rule.ts";
 
 // Field kinds. Plain numbers (not an enum) so the hot loops switch on smis.
 export const INT8 = 0;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type FrameRule, MAX_RECORD_STEPS, type RecordStep } from "./_core.ts";
+import { type FrameRule, MAX_RECORD_STEPS, type RecordStep } from "./frame_rule.ts";
 import {
   argName,
   describe,

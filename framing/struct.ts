@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { FrameRule } from "./_core.ts";
+import type { FrameRule } from "./frame_rule.ts";
 import { describe, readValue, writeValue } from "./_struct_codec.ts";
 import { type FieldOp, parseFormat } from "./_struct_format.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import type { AddressInput } from "../channels/address.ts";
+import type { AddressInput } from "../transport/address.ts";
 import { ChannelClosedError } from "../channels/errors.ts";
 import { Server } from "../channels/server.ts";
 import { Stream } from "../channels/stream.ts";

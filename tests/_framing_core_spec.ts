@@ -6,15 +6,13 @@
  */
 
 import assert from "node:assert/strict";
+import { type FramingCore, MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
 import {
   type FrameRule,
-  type FramingCore,
   MAX_DELIMITER_LENGTH,
-  MAX_FRAMES_PER_SCAN,
   MAX_RECORD_STEPS,
   type RecordStep,
-  SCAN_OVERFLOW,
-} from "../framing/_core.ts";
+} from "../framing/frame_rule.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

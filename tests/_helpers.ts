@@ -9,7 +9,7 @@ import { Engine } from "../engine/engine.ts";
 import type { Server } from "../channels/server.ts";
 import type { Stream } from "../channels/stream.ts";
 import { adopt, begin } from "../channels/_symbols.ts";
-import { type MemoryTransport, memoryTransportPair } from "../channels/_memory_transport.ts";
+import { type MemoryTransport, memoryTransportPair } from "../transport/_memory_transport.ts";
 
 /** Waits until `condition()` is true, polling; fails after `timeoutMs`. */
 export async function until(

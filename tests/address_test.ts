@@ -1,5 +1,5 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
-import { normalizeAddr, resolveAddress } from "../channels/address.ts";
+import { normalizeAddr, resolveAddress } from "../transport/address.ts";
 
 Deno.test("resolveAddress takes a port alone as any host", () => {
   deepStrictEqual(resolveAddress(4040), { transport: "tcp", hostname: undefined, port: 4040 });

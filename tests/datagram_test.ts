@@ -8,9 +8,10 @@
 import dgram from "node:dgram";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Datagram, type DatagramAddress } from "../channels/datagram.ts";
-import { DatagramError } from "../channels/datagram_errors.ts";
-import { ChannelClosedError, ListenError } from "../channels/errors.ts";
-import { datagramBackend } from "../channels/_socket_datagram.ts";
+import { DatagramError } from "../transport/datagram_errors.ts";
+import { ChannelClosedError } from "../channels/errors.ts";
+import { ListenError } from "../transport/errors.ts";
+import { datagramBackend } from "../transport/_datagram_socket.ts";
 import { Engine } from "../engine/engine.ts";
 import { Struct } from "../framing/struct.ts";
 import { prng, randomBytes, text, until, utf8, withEngine } from "./_helpers.ts";

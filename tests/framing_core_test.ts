@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { ReferenceFramingCore } from "../framing/_reference.ts";
-import { framingCore, MIN_REGION_BYTES, WasmFramingCore } from "../wasm/framing.ts";
+import { ReferenceFramingCore } from "./_reference_core.ts";
+import { framingCore, WasmFramingCore } from "../framing/_wasm_core.ts";
+import { MIN_REGION_BYTES } from "../wasm/framing.ts";
 import { framingCoreSpec } from "./_framing_core_spec.ts";
 
 framingCoreSpec("ReferenceFramingCore", () => new ReferenceFramingCore());

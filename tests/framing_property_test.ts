@@ -12,14 +12,10 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type FrameRule,
-  type FramingCore,
-  MAX_FRAMES_PER_SCAN,
-  type RecordStep,
-} from "../framing/_core.ts";
-import { ReferenceFramingCore } from "../framing/_reference.ts";
-import { WasmFramingCore } from "../wasm/framing.ts";
+import { type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
+import { type FrameRule, type RecordStep } from "../framing/frame_rule.ts";
+import { ReferenceFramingCore } from "./_reference_core.ts";
+import { WasmFramingCore } from "../framing/_wasm_core.ts";
 
 const DEFAULT_SEED = 0x5eed_f7a3;
 

@@ -7,13 +7,13 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { type RejectReason, Server } from "../channels/server.ts";
 import { Stream, type StreamTimeout } from "../channels/stream.ts";
-import type { StreamConnectError } from "../channels/errors.ts";
-import { defaultFramingCore } from "../framing/_default_core.ts";
+import type { StreamConnectError } from "../transport/errors.ts";
+import { framingCore } from "../framing/_wasm_core.ts";
 import type { Engine } from "../engine/engine.ts";
 import { connectTo, listening, readExactly, text, until, utf8, withEngine } from "./_helpers.ts";
 import { freePort } from "./_subprocess.ts";
 
-const core = defaultFramingCore();
+const core = framingCore;
 
 /** What a callback under test throws. */
 class Boom extends Error {

@@ -9,10 +9,10 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Server } from "../channels/server.ts";
 import { Stream, type StreamEncoding } from "../channels/stream.ts";
 import type { StreamBufferOverflow } from "../channels/errors.ts";
-import type { ReadDelimiter } from "../framing/_delimiter.ts";
+import type { ReadDelimiter } from "../framing/read_delimiter.ts";
 import { NetStruct } from "../framing/net_struct.ts";
 import { Struct } from "../framing/struct.ts";
-import { defaultFramingCore } from "../framing/_default_core.ts";
+import { framingCore } from "../framing/_wasm_core.ts";
 import {
   concat,
   connectTo,
@@ -24,7 +24,7 @@ import {
   withEngine,
 } from "./_helpers.ts";
 
-const core = defaultFramingCore();
+const core = framingCore;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const BUFFER_SIZE = 64 * KiB;

@@ -5,7 +5,7 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { Stream } from "../channels/stream.ts";
 import type { StreamBufferOverflow } from "../channels/errors.ts";
-import type { ReadDelimiter } from "../framing/_delimiter.ts";
+import type { ReadDelimiter } from "../framing/read_delimiter.ts";
 import { attachMemory, text, until, utf8, withEngine } from "./_helpers.ts";
 
 type Setup = (stream: Recorder) => void;

@@ -10,8 +10,8 @@ import type { StreamBufferOverflow } from "../channels/errors.ts";
 import type { Engine } from "../engine/engine.ts";
 import { NetStruct } from "../framing/net_struct.ts";
 import { Struct } from "../framing/struct.ts";
-import type { ReadDelimiter } from "../framing/_delimiter.ts";
-import type { MemoryTransport } from "../channels/_memory_transport.ts";
+import type { ReadDelimiter } from "../framing/read_delimiter.ts";
+import type { MemoryTransport } from "../transport/_memory_transport.ts";
 import {
   attachMemory,
   concat,

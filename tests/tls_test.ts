@@ -4,7 +4,8 @@
  * handshakes; the secure chat example.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { StartTlsError, TlsHandshakeError } from "../channels/errors.ts";
+import { StartTlsError } from "../channels/errors.ts";
+import { TlsHandshakeError } from "../transport/errors.ts";
 import { Server } from "../channels/server.ts";
 import { Stream } from "../channels/stream.ts";
 import type { Engine } from "../engine/engine.ts";

@@ -1,17 +1,15 @@
 /**
- * The WebAssembly framing core: receive buffers in WASM linear memory and a
- * SIMD frame scanner, behind the `FramingCore` contract.
+ * The WebAssembly framing module, raw: its exports typed (numbers only cross
+ * the boundary) and a synchronous instantiation. `framing/_wasm_core.ts`
+ * puts the `FramingCore` contract on top of it.
  *
  * The module is embedded (`framing_wasm.generated.ts`) and compiled
  * synchronously on first use: no `--allow-read`, no top-level await. Each
- * `WasmFramingCore` owns one instance (its own memory); `framingCore` is the
- * instance shared by the whole process. Memory layout: `wasm/README.md`.
+ * instance has its own memory. Memory layout: `wasm/README.md`.
  *
  * @module
  */
 
-import { type FrameRule, type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
-import { checkRule } from "../framing/_rule.ts";
 import { FRAMING_WASM_BASE64 } from "./framing_wasm.generated.ts";
 
 /**
@@ -38,11 +36,8 @@ export const MAX_REGION_BYTES: number = 2 ** 30;
  */
 export const MIN_REGION_BYTES = 1024;
 
-/** Largest frame size, step size or scan limit (frame offsets are int32). */
-const MAX_INT32 = 2 ** 31 - 1;
-
 /** The module's exports (wasm/assembly/framing.ts). Pointers come back as i32: use `>>> 0`. */
-interface FramingExports {
+export interface FramingExports {
   readonly memory: WebAssembly.Memory;
   open(): number;
   close(id: number): void;
@@ -64,254 +59,27 @@ interface FramingExports {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The compiled module, decoded and compiled once per process. */
-function framingModule(): WebAssembly.Module {
+/**
+ * Instantiates the framing module with a memory of its own; the module is
+ * decoded and compiled once per process.
+ *
+ * @example Usage
+ * ```ts
+ * import { instantiateFraming } from "./framing.ts";
+ * const wasm = instantiateFraming();
+ * const id = wasm.open();
+ * console.log(wasm.liveRegions()); // 1
+ * wasm.close(id);
+ * ```
+ *
+ * @returns The instance's exports.
+ */
+export function instantiateFraming(): FramingExports {
   if (compiled === undefined) {
     const text = atob(FRAMING_WASM_BASE64);
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
     compiled = new WebAssembly.Module(bytes);
   }
-  return compiled;
+  return new WebAssembly.Instance(compiled, {}).exports as unknown as FramingExports;
 }
-
-/**
- * The framing core running in WebAssembly. Region ids are addresses of
- * region headers in the instance's memory: pass only ids from `open` that
- * are not closed yet (a stale id corrupts other regions, not the host).
- *
- * `bytes(id)` is a view of the whole memory (`base(id)` is an address in
- * it); it and `frames` are rebuilt whenever memory grew, so fetch them after
- * each `open` / `append` / `close` rather than keeping them.
- *
- * @example Usage
- * ```ts
- * import { WasmFramingCore } from "./framing.ts";
- * const core = new WasmFramingCore();
- * const id = core.open();
- * core.setRule(id, { kind: "delimiter", delimiter: new TextEncoder().encode("\r\n") });
- * core.append(id, new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
- * const count = core.scan(id, 65536); // 2
- * const frames = core.frames;
- * const bytes = core.bytes(id);
- * const base = core.base(id);
- * for (let i = 0; i < count; i++) {
- *   const line = bytes.subarray(base + frames[3 * i]!, base + frames[3 * i + 1]!);
- *   console.log(new TextDecoder().decode(line));
- * }
- * core.consume(id, frames[3 * count - 1]!);
- * core.close(id);
- * ```
- */
-export class WasmFramingCore implements FramingCore {
-  #wasm: FramingExports;
-  #memory: WebAssembly.Memory;
-  #buffer: ArrayBufferLike;
-  #bytes: Uint8Array;
-  #frames: Int32Array;
-  #framesAt: number;
-  #scratchAt: number;
-
-  /** Instantiates the module (synchronously) with a memory of its own. */
-  constructor() {
-    const instance = new WebAssembly.Instance(framingModule(), {});
-    this.#wasm = instance.exports as unknown as FramingExports;
-    this.#memory = this.#wasm.memory;
-    this.#framesAt = this.#wasm.frames() >>> 0;
-    this.#scratchAt = this.#wasm.scratch() >>> 0;
-    this.#buffer = this.#memory.buffer;
-    this.#bytes = new Uint8Array(this.#buffer);
-    this.#frames = new Int32Array(this.#buffer, this.#framesAt, 3 * MAX_FRAMES_PER_SCAN);
-  }
-
-  /** Rebuilds the views if memory grew (growing detaches the old buffer). */
-  #views(): void {
-    const buffer = this.#memory.buffer;
-    if (buffer === this.#buffer) return;
-    this.#buffer = buffer;
-    this.#bytes = new Uint8Array(buffer);
-    this.#frames = new Int32Array(buffer, this.#framesAt, 3 * MAX_FRAMES_PER_SCAN);
-  }
-
-  /**
-   * Opens a new empty region (capacity `MIN_REGION_BYTES`).
-   *
-   * @returns Its id (> 0).
-   */
-  open(): number {
-    const id = this.#wasm.open() >>> 0;
-    if (id === 0) {
-      throw new RangeError(
-        "Cannot open a region: WebAssembly memory is exhausted; close idle streams",
-      );
-    }
-    return id;
-  }
-
-  /**
-   * Frees a region and its buffer.
-   *
-   * @param id The region.
-   */
-  close(id: number): void {
-    this.#wasm.close(id);
-  }
-
-  /** How many regions are open. */
-  get liveRegions(): number {
-    return this.#wasm.liveRegions();
-  }
-
-  /** Sum of the capacities of open regions, in bytes. */
-  get liveBytes(): number {
-    return this.#wasm.liveBytes();
-  }
-
-  /**
-   * Sets the framing rule of a region; never grows memory.
-   *
-   * @param id The region.
-   * @param rule The rule (validated: `TypeError` / `RangeError` if invalid).
-   */
-  setRule(id: number, rule: FrameRule): void {
-    checkRule(rule);
-    this.#views();
-    switch (rule.kind) {
-      case "delimiter":
-        this.#bytes.set(rule.delimiter, this.#scratchAt);
-        this.#wasm.setDelimiter(id, rule.delimiter.length);
-        return;
-      case "fixed":
-        this.#wasm.setFixed(id, rule.size);
-        return;
-      case "record": {
-        const view = new DataView(this.#buffer, this.#scratchAt, 8 * rule.steps.length);
-        rule.steps.forEach((step, i) => {
-          view.setUint32(8 * i, step.fixed, true);
-          view.setUint8(8 * i + 4, step.prefix);
-          view.setUint8(8 * i + 5, step.littleEndian ? 1 : 0);
-          view.setUint16(8 * i + 6, 0);
-        });
-        this.#wasm.setRecord(id, rule.steps.length);
-        return;
-      }
-    }
-  }
-
-  /**
-   * Copies a chunk to the end of a region, compacting or growing it.
-   *
-   * @param id The region.
-   * @param chunk The bytes (copied before this returns).
-   */
-  append(id: number, chunk: Uint8Array): void {
-    // A view of this memory would be detached if the call below grows it.
-    if (chunk.buffer === this.#memory.buffer) chunk = chunk.slice();
-    const n = chunk.length;
-    const at = this.#wasm.append(id, n) >>> 0;
-    if (at === 0) {
-      const need = this.#wasm.buffered(id) + n;
-      throw new RangeError(
-        need > MAX_REGION_BYTES
-          ? `Cannot buffer "${need}" bytes in one region: the most is ${MAX_REGION_BYTES}; consume bytes first`
-          : `Cannot buffer "${need}" bytes: WebAssembly memory is exhausted; close idle streams`,
-      );
-    }
-    this.#views();
-    this.#bytes.set(chunk, at);
-  }
-
-  /**
-   * Bytes buffered and not consumed.
-   *
-   * @param id The region.
-   * @returns The byte count.
-   */
-  buffered(id: number): number {
-    return this.#wasm.buffered(id);
-  }
-
-  /**
-   * Drops the first `n` unconsumed bytes (an empty region restarts at the front of its buffer).
-   *
-   * @param id The region.
-   * @param n How many (an integer, at most `buffered(id)`; `RangeError` otherwise).
-   */
-  consume(id: number, n: number): void {
-    if (this.#wasm.consume(id, n) !== 0) {
-      throw new RangeError(
-        `Cannot consume "${n}" bytes: the region holds ${this.#wasm.buffered(id)}`,
-      );
-    }
-  }
-
-  /**
-   * Moves a region holding at most `MIN_REGION_BYTES` back into its
-   * `MIN_REGION_BYTES` inline area and releases its larger buffer. Never
-   * grows memory; views fetched before it stay readable until the next
-   * `open`, `append` or `close`.
-   *
-   * @param id The region.
-   */
-  trim(id: number): void {
-    this.#wasm.trim(id);
-  }
-
-  /**
-   * Scans the unconsumed bytes; see `FramingCore.scan`. Never grows memory.
-   *
-   * @param id The region.
-   * @param limit The most bytes one frame (with its delimiter) may take
-   * (an integer; above 2^31 - 1 counts as 2^31 - 1).
-   * @returns The frame count, or `SCAN_OVERFLOW`.
-   */
-  scan(id: number, limit: number): number {
-    return this.#wasm.scan(id, limit >= MAX_INT32 ? MAX_INT32 : limit);
-  }
-
-  /** Frame triples written by the last `scan` (a view of WASM memory, rebuilt after growth). */
-  get frames(): Int32Array {
-    if (this.#memory.buffer !== this.#buffer) this.#views();
-    return this.#frames;
-  }
-
-  /** The byte count behind the last `SCAN_OVERFLOW` (saturated at 2^53). */
-  get overflowBytes(): number {
-    return this.#wasm.overflowBytes();
-  }
-
-  /**
-   * A view of the whole WASM memory.
-   *
-   * @param _id The region (the view is the same for all).
-   * @returns The view; the region's bytes start at `base(id)`.
-   */
-  bytes(_id: number): Uint8Array {
-    if (this.#memory.buffer !== this.#buffer) this.#views();
-    return this.#bytes;
-  }
-
-  /**
-   * Address in `bytes(id)` of the region's first unconsumed byte.
-   *
-   * @param id The region.
-   * @returns The address.
-   */
-  base(id: number): number {
-    return this.#wasm.base(id) >>> 0;
-  }
-}
-
-/**
- * The framing core shared by the process (one WebAssembly instance, created
- * when this module is imported: a synchronous compile of a few kilobytes).
- *
- * @example Usage
- * ```ts
- * import { framingCore } from "./framing.ts";
- * const id = framingCore.open();
- * framingCore.setRule(id, { kind: "fixed", size: 4 });
- * framingCore.close(id);
- * ```
- */
-export const framingCore: WasmFramingCore = new WasmFramingCore();

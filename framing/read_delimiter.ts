@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FrameRule } from "./_core.ts";
+import type { FrameRule } from "./frame_rule.ts";
 import { NetStruct } from "./net_struct.ts";
 import { Struct } from "./struct.ts";
 

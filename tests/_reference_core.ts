@@ -7,21 +7,16 @@
  * @module
  */
 
-import {
-  type FrameRule,
-  type FramingCore,
-  MAX_FRAMES_PER_SCAN,
-  type RecordStep,
-  SCAN_OVERFLOW,
-} from "./_core.ts";
-import { checkRule } from "./_rule.ts";
+import { type FramingCore, MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
+import { type FrameRule, type RecordStep } from "../framing/frame_rule.ts";
+import { checkRule } from "../framing/_rule.ts";
 
 /** Capacity of a new or trimmed region. */
 const MIN_CAPACITY = 1024;
 /** Most bytes one region can hold. */
 const MAX_CAPACITY = 2 ** 30;
 /** Largest frame size, step size or scan limit (frame offsets are int32). */
-const MAX_INT32 = 2 ** 31 - 1;
+import { MAX_INT32 } from "../framing/frame_rule.ts";
 /** Overflow byte counts saturate here. */
 const TWO_POW_53 = 2 ** 53;
 
@@ -63,7 +58,7 @@ function readPrefix(view: DataView, at: number, width: number, littleEndian: boo
  *
  * @example Usage
  * ```ts
- * import { ReferenceFramingCore } from "./_reference.ts";
+ * import { ReferenceFramingCore } from "./_reference_core.ts";
  * const core = new ReferenceFramingCore();
  * const id = core.open();
  * core.setRule(id, { kind: "delimiter", delimiter: new Uint8Array([10]) });

@@ -8,7 +8,7 @@
 
 import { formatAddress, hostPort, type ResolvedAddress } from "./address.ts";
 import { ListenError, StreamConnectError } from "./errors.ts";
-import type { ListenOptions } from "./server.ts";
+import type { ListenOptions } from "./listen_options.ts";
 
 /** What a stream needs of a connection (a subset of `Deno.Conn`). */
 export interface Transport {
