@@ -10,7 +10,7 @@ const deno = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
 const npm = JSON.parse(await Deno.readTextFile(new URL("package.json", root)));
 
 Deno.test("package.json scripts repeat the deno.json tasks word for word", () => {
-  for (const name of ["test", "check", "build:wasm", "bench", "bench:net"]) {
+  for (const name of ["test", "check", "check:imports", "build:wasm", "bench", "bench:net"]) {
     strictEqual(npm.scripts[name], deno.tasks[name], `script "${name}"`);
   }
 });
