@@ -1,13 +1,23 @@
 /**
- * The one module that opens sockets: every `Deno.listen` / `Deno.connect`
- * of Pants is here, so channels can be tested with fakes and error messages
- * about addresses and permissions are written once.
+ * The one module that opens stream sockets: every `Deno.listen` /
+ * `Deno.connect` of Pants is here, so channels can be tested with fakes. The
+ * wording of its errors about addresses and permissions comes from
+ * `_permissions.ts`, which the datagram sockets share.
  *
  * @module
  */
 
 import { formatAddress, hostPort, type ResolvedAddress } from "./address.ts";
 import { ListenError, StreamConnectError } from "./errors.ts";
+import {
+  describeTarget,
+  errorText,
+  isPermissionError,
+  listenReason,
+  netPermitted,
+  permissionDenied,
+  type PermissionTarget,
+} from "./_permissions.ts";
 import type { ListenOptions } from "./listen_options.ts";
 
 /** What a stream needs of a connection (a subset of `Deno.Conn`). */
@@ -27,41 +37,19 @@ export interface Acceptor {
   readonly addr: Deno.Addr;
 }
 
-function permissionHint(error: unknown, address: ResolvedAddress, hostname?: string): string {
-  if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  if (address.transport === "unix") {
-    return `permission denied: run with --allow-read=${address.path} --allow-write=${address.path}` +
-      ` --allow-net=unix:${address.path}`;
-  }
-  return `permission denied: run with --allow-net=${hostPort(hostname ?? "0.0.0.0", address.port)}`;
-}
-
 function listenError(error: unknown, address: ResolvedAddress, hostname?: string): ListenError {
-  const where = address.transport === "unix"
-    ? address.path
-    : hostPort(hostname ?? "0.0.0.0", address.port);
-  let what = permissionHint(error, address, hostname);
-  if (error instanceof Deno.errors.AddrInUse) {
-    what = "the address is already in use: stop the other server or choose another port";
-  } else if (error instanceof Deno.errors.AddrNotAvailable) {
-    what = "the address is not available on this machine";
-  }
-  return new ListenError(`Cannot listen on ${where}: ${what}`, { cause: error });
+  const where: PermissionTarget = address.transport === "unix"
+    ? address
+    : { hostname: hostname ?? "0.0.0.0", port: address.port };
+  return new ListenError(
+    `Cannot listen on ${describeTarget(where)}: ${listenReason(error, where, "server")}`,
+    { cause: error },
+  );
 }
 
 /** Whether `--unstable-net` is on (it adds `Deno.listenDatagram`). */
 function unstableNet(): boolean {
   return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
-}
-
-function netGranted(host: string): boolean {
-  try {
-    return Deno.permissions.querySync({ name: "net", host }).state === "granted";
-  } catch {
-    return false;
-  }
 }
 
 /** Certificates for a TLS listener. */
@@ -102,7 +90,7 @@ function listenAnyHost(
   options: ListenOptions,
   tls?: ListenTlsKeys,
 ): Deno.Listener {
-  if (netGranted(hostPort("::", port))) {
+  if (netPermitted(hostPort("::", port))) {
     try {
       return listenTcp("::", port, options, tls);
     } catch (error) {
@@ -192,17 +180,16 @@ export async function connectStream(address: ResolvedAddress): Promise<Transport
     conn.setNoDelay(true);
     return conn;
   } catch (error) {
-    const target = address.transport === "unix"
+    const target: PermissionTarget = address.transport === "unix"
       ? address
-      : { ...address, hostname: address.hostname ?? "localhost" };
-    let what = permissionHint(
-      error,
-      target,
-      target.transport === "tcp" ? target.hostname : undefined,
-    );
-    if (error instanceof Deno.errors.ConnectionRefused) what = "connection refused";
+      : { hostname: address.hostname ?? "localhost", port: address.port };
+    const what = isPermissionError(error)
+      ? permissionDenied(target)
+      : error instanceof Deno.errors.ConnectionRefused
+      ? "connection refused"
+      : errorText(error);
     return Promise.reject(
-      new StreamConnectError(`Cannot connect to ${formatAddress(target)}: ${what}`, {
+      new StreamConnectError(`Cannot connect to ${describeTarget(target)}: ${what}`, {
         cause: error,
       }),
     );
