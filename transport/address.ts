@@ -4,6 +4,8 @@
  * @module
  */
 
+import { isIP } from "node:net";
+
 /**
  * Where a channel listens or connects.
  *
@@ -131,4 +133,14 @@ export function normalizeAddr(addr: Deno.Addr): Deno.Addr {
     if (/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return { ...addr, hostname: v4 };
   }
   return addr;
+}
+
+/** Canonical text of an IP literal (`0:0::1` → `::1`), or the input. */
+export function canonicalIp(host: string): string {
+  if (isIP(host) !== 6) return host;
+  try {
+    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    return host;
+  }
 }
