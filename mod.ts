@@ -31,25 +31,30 @@ export { Timer } from "./engine/timer.ts";
 export type { ChannelCounts, EngineStats } from "./engine/stats.ts";
 export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
 export type { AddressInput } from "./transport/address.ts";
+export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";
+export {
+  DatagramError,
+  type DatagramErrorOptions,
+  type DatagramErrorReason,
+} from "./transport/datagram_errors.ts";
+export type { ListenOptions } from "./transport/listen_options.ts";
+export type { TlsClientOptions, TlsServerOptions } from "./transport/tls_options.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
+export { FramedChannel } from "./channels/framed_channel.ts";
+export { BufferedChannel, type StreamPhase } from "./channels/buffered_channel.ts";
 export {
   ChannelClosedError,
   StartTlsError,
   StreamBufferOverflow,
   WriteFileError,
 } from "./channels/errors.ts";
-export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";
-export {
-  type FileSource,
-  Stream,
-  type StreamEncoding,
-  type StreamTimeout,
-  type TlsClientOptions,
-  type TlsServerOptions,
-  type WriteFileOptions,
-  type WriteOptions,
-  type WritePackedOptions,
-} from "./channels/stream.ts";
+export { Stream, type StreamEncoding, type StreamTimeout } from "./channels/stream.ts";
+export type {
+  FileSource,
+  WriteFileOptions,
+  WriteOptions,
+  WritePackedOptions,
+} from "./channels/write_options.ts";
 export {
   type RejectReason,
   Server,
@@ -57,14 +62,8 @@ export {
   type ServerOptions,
   type StreamClass,
 } from "./channels/server.ts";
-export { type ListenOptions } from "./transport/listen_options.ts";
-export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
 export { Datagram, type DatagramAddress, type DatagramEncoding } from "./channels/datagram.ts";
-export {
-  DatagramError,
-  type DatagramErrorOptions,
-  type DatagramErrorReason,
-} from "./transport/datagram_errors.ts";
+export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
 export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
 export type { FrameRule, RecordStep } from "./framing/frame_rule.ts";
-export type { ReadDelimiter } from "./framing/read_delimiter.ts";
+export type { FrameEncoding, ReadDelimiter } from "./framing/read_delimiter.ts";

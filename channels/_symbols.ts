@@ -13,3 +13,9 @@ export const begin: unique symbol = Symbol("pants.begin");
 export const accept: unique symbol = Symbol("pants.accept");
 /** `server[forget](stream)`: a closed stream leaves its server. */
 export const forget: unique symbol = Symbol("pants.forget");
+/** `channel[deframer]`: a framed channel's read path (framing/_deframer.ts). */
+export const deframer: unique symbol = Symbol("pants.deframer");
+/** `stream[writer]`: a stream's send side (`_writer.ts`). */
+export const writer: unique symbol = Symbol("pants.writer");
+/** `stream[phase]`: where a stream is in its life (idle, connecting, connected, closing, closed). */
+export const phase: unique symbol = Symbol("pants.phase");

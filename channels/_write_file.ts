@@ -7,58 +7,7 @@
 
 import { WriteFileError } from "./errors.ts";
 import type { ExclusiveJob } from "./_writer.ts";
-
-/**
- * What `writeFile()` sends: a path, a `file:` URL, or an open file (left open).
- *
- * @example Usage
- * ```ts
- * import { type FileSource, Stream } from "@pants/pants";
- *
- * class Download extends Stream {
- *   file: FileSource = new URL("./README.md", import.meta.url);
- *   override onConnect(): void {
- *     this.writeFile(this.file);
- *   }
- * }
- * ```
- */
-export type FileSource = string | URL | Deno.FsFile;
-
-/**
- * Options for `Stream.writeFile()`.
- *
- * @example Usage
- * ```ts
- * import { Stream } from "@pants/pants";
- *
- * class Range extends Stream {
- *   override onConnect(): void {
- *     this.writeFile("./data.bin", { offset: 1024, length: 4096, flush: true });
- *   }
- * }
- * ```
- */
-export interface WriteFileOptions {
-  /**
-   * Where in the file to start.
-   *
-   * @default {0}
-   */
-  offset?: number;
-  /**
-   * How many bytes to send; the rest of the file when omitted.
-   *
-   * @default {undefined}
-   */
-  length?: number;
-  /**
-   * Start sending at once instead of at the end of the current iteration.
-   *
-   * @default {false}
-   */
-  flush?: boolean;
-}
+import type { FileSource, WriteFileOptions } from "./write_options.ts";
 
 const PIECE = 64 * 1024;
 

@@ -10,16 +10,28 @@
 import { SendQueue } from "./_send_queue.ts";
 import type { Transport } from "../transport/_socket.ts";
 
-/** What the writer needs from its stream. */
+/** `host[sendTarget]`: the connection to write to. */
+export const sendTarget: unique symbol = Symbol("pants.sendTarget");
+/** `host[sent](n)`: `n` bytes were written to the socket. */
+export const sent: unique symbol = Symbol("pants.sent");
+/** `host[sendDrained]()`: everything queued was sent. */
+export const sendDrained: unique symbol = Symbol("pants.sendDrained");
+/** `host[sendFailed](error)`: a socket write failed; the queue was cleared. */
+export const sendFailed: unique symbol = Symbol("pants.sendFailed");
+
+/**
+ * What the writer needs from its stream: symbol-keyed members of the stream
+ * itself, so a stream pays for no host object or closures.
+ */
 export interface WriterHost {
   /** The connection to write to. */
-  readonly transport: Transport;
+  readonly [sendTarget]: Transport;
   /** `n` bytes were written to the socket. */
-  wrote(n: number): void;
+  [sent](n: number): void;
   /** Everything queued was sent. */
-  drained(): void;
+  [sendDrained](): void;
   /** A socket write failed; the queue was cleared. */
-  failed(error: unknown): void;
+  [sendFailed](error: unknown): void;
 }
 
 /** Work that needs the connection to itself (e.g. streaming a file). */
@@ -140,7 +152,7 @@ export class Writer {
     const chunk = this.#chunk!;
     let writing: Promise<number>;
     try {
-      writing = this.#host.transport.write(
+      writing = this.#host[sendTarget].write(
         this.#offset === 0 ? chunk : chunk.subarray(this.#offset),
       );
     } catch (error) {
@@ -156,7 +168,7 @@ export class Writer {
     }
     this.#offset += n;
     this.#queue.sent(n);
-    this.#host.wrote(n);
+    this.#host[sent](n);
     if (this.#offset < this.#chunk!.length) return this.#send();
     this.#chunk = null;
     this.#queue.release();
@@ -167,7 +179,7 @@ export class Writer {
       this.#drainWaiter = null;
       waiter.resolve();
     } else if (this.#held === null) {
-      this.#host.drained();
+      this.#host[sendDrained]();
     }
   }
 
@@ -176,7 +188,7 @@ export class Writer {
     this.#chunk = null;
     if (this.#stopped) return;
     this.stop();
-    this.#host.failed(error);
+    this.#host[sendFailed](error);
   }
 
   #sent(): Promise<void> {
@@ -189,7 +201,7 @@ export class Writer {
   async #run(job: ExclusiveJob): Promise<void> {
     await this.#sent();
     if (this.#stopped) return;
-    await job(this.#host.transport);
+    await job(this.#host[sendTarget]);
     if (this.#stopped) return;
     const held = this.#held ?? [];
     this.#held = null;
@@ -208,6 +220,6 @@ export class Writer {
       this.#queue.push(item);
     }
     if (this.#queue.pendingLength > 0) this.flush();
-    else if (!this.#writing) this.#host.drained();
+    else if (!this.#writing) this.#host[sendDrained]();
   }
 }

@@ -6,20 +6,17 @@
  */
 
 import { statistics } from "../engine/stats.ts";
-import { MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
-import { framingCore } from "../framing/_wasm_core.ts";
-import {
-  checkBufferSize,
-  type Delimiter,
-  parseDelimiter,
-  type ReadDelimiter,
-  type RegexDelimiter,
-} from "../framing/read_delimiter.ts";
+import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
+import type { FrameEncoding } from "../framing/read_delimiter.ts";
+import type { StructValue } from "../framing/struct.ts";
 import { type AddressInput, resolveAddress } from "../transport/address.ts";
-import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
+import { type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
+import { FramedChannel } from "./framed_channel.ts";
+import { DatagramSendQueue } from "./_datagram_send_queue.ts";
+import { deframer } from "./_symbols.ts";
 import { DatagramError } from "../transport/datagram_errors.ts";
 import { ChannelClosedError } from "./errors.ts";
-import { type ListenError } from "../transport/errors.ts";
+import type { ListenError } from "../transport/errors.ts";
 import {
   connectDatagram,
   type DatagramPeer,
@@ -29,7 +26,6 @@ import {
   openDatagram,
   sendFailure,
 } from "../transport/_datagram_socket.ts";
-import { utf8Length } from "../framing/_utf8.ts";
 
 /**
  * Where a datagram came from or goes to: UDP (`"udp"`) or a Unix datagram socket (`"unixpacket"`).
@@ -59,111 +55,13 @@ export type DatagramAddress = Deno.NetAddr | Deno.UnixAddr;
  * channel.encoding = encoding;
  * ```
  */
-export type DatagramEncoding = null | "utf-8";
+export type DatagramEncoding = FrameEncoding;
 
 type State = "idle" | "starting" | "open" | "closing" | "closed";
 
-const core = framingCore;
-const latin1 = new TextDecoder("latin1");
-const utf8 = new TextDecoder("utf-8");
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-/** A region grown past this by a large datagram is trimmed afterwards. */
-const TRIM_ABOVE = 16 * 1024;
 const NOT_OPEN =
   "Cannot write: the datagram channel is not open yet; write from onListen() or onConnect()";
 const CLOSED = "Cannot write: the datagram channel is closed or closing; check closed first";
-
-/**
- * Datagrams queued by `write()`: copied into one growable buffer while the
- * socket sends from another, so steady traffic allocates no buffers.
- */
-class SendQueue {
-  #pending = new Uint8Array(1024);
-  #pendingUsed = 0;
-  #pendingCount = 0;
-  #pendingSizes: number[] = [];
-  #pendingTargets: (DatagramPeer | null)[] = [];
-  #out = new Uint8Array(1024);
-  #outCount = 0;
-  #outSizes: number[] = [];
-  #outTargets: (DatagramPeer | null)[] = [];
-  #outIndex = 0;
-  #outOffset = 0;
-  /** Bytes queued and not yet sent. */
-  size = 0;
-  /** The datagram being sent (after `next()` returned true). */
-  view: Uint8Array = EMPTY;
-  /** Its destination (`null`: the connected peer). */
-  target: DatagramPeer | null = null;
-
-  push(data: Uint8Array | string, target: DatagramPeer | null): void {
-    const used = this.#pendingUsed;
-    const room = used + (typeof data === "string" ? data.length * 3 : data.length);
-    if (room > this.#pending.length) {
-      let capacity = this.#pending.length * 2;
-      while (capacity < room) capacity *= 2;
-      const grown = new Uint8Array(capacity);
-      grown.set(this.#pending.subarray(0, used));
-      this.#pending = grown;
-    }
-    let n = data.length;
-    if (typeof data === "string") {
-      n = encoder.encodeInto(data, this.#pending.subarray(used)).written;
-    } else this.#pending.set(data, used);
-    this.#pendingUsed = used + n;
-    this.#pendingSizes[this.#pendingCount] = n;
-    this.#pendingTargets[this.#pendingCount++] = target;
-    this.size += n;
-  }
-
-  /** Moves to the next datagram to send; false when the queue is empty. */
-  next(): boolean {
-    if (this.#outIndex === this.#outCount) {
-      if (this.#pendingCount === 0) return false;
-      const buffer = this.#out, sizes = this.#outSizes, targets = this.#outTargets;
-      this.#out = this.#pending;
-      this.#outSizes = this.#pendingSizes;
-      this.#outTargets = this.#pendingTargets;
-      this.#outCount = this.#pendingCount;
-      this.#pending = buffer.length > 256 * 1024 ? new Uint8Array(1024) : buffer;
-      this.#pendingSizes = sizes;
-      this.#pendingTargets = targets;
-      this.#pendingUsed = 0;
-      this.#pendingCount = 0;
-      this.#outIndex = 0;
-      this.#outOffset = 0;
-    }
-    const n = this.#outSizes[this.#outIndex]!;
-    this.view = this.#out.subarray(this.#outOffset, this.#outOffset + n);
-    this.target = this.#outTargets[this.#outIndex]!;
-    return true;
-  }
-
-  /** The current datagram was sent (or failed). */
-  done(): void {
-    const n = this.view.length;
-    this.#outTargets[this.#outIndex++] = null;
-    this.#outOffset += n;
-    this.size -= n;
-    this.view = EMPTY;
-    this.target = null;
-  }
-
-  clear(): void {
-    this.#pendingTargets.fill(null);
-    this.#outTargets.fill(null);
-    this.#pendingUsed =
-      this.#pendingCount =
-      this.#outCount =
-      this.#outIndex =
-      this.size =
-        0;
-    this.view = EMPTY;
-    this.target = null;
-  }
-}
 
 /**
  * A datagram channel: UDP over IPv4 or IPv6, or a Unix datagram socket.
@@ -216,24 +114,9 @@ class SendQueue {
  * engine.start();
  * ```
  */
-export class Datagram extends Channel {
+export class Datagram extends FramedChannel {
   /** Always `"datagram"`. */
   readonly kind = "datagram" as const;
-  /**
-   * `RegExp` delimiters: search mode (`true`) passes the bytes before each
-   * match and drops the match; match mode (`false`) passes the
-   * `RegExpExecArray` of each match at the current position.
-   *
-   * @default {true}
-   */
-  regexSearch = true;
-  /**
-   * `null`: frames are `Uint8Array`; `"utf-8"`: frames are strings (each
-   * datagram is decoded on its own).
-   *
-   * @default {null}
-   */
-  encoding: DatagramEncoding = null;
   /**
    * The high-water mark of the send queue in bytes: `write()` returns
    * `false` above it; `onWrite()` fires when the queue has drained.
@@ -248,15 +131,7 @@ export class Datagram extends Channel {
   #remote: DatagramAddress | null = null;
   #sender: DatagramPeer | null = null;
 
-  #delimiterValue: ReadDelimiter = null;
-  #delimiter: Delimiter = parseDelimiter(null);
-  #delimiterVersion = 0;
-  #ruleStale = true;
-  #bufferSize = 64 * 1024;
-  #region = 0;
-  #frames = 0;
-
-  #queue = new SendQueue();
+  #queue = new DatagramSendQueue();
   #sending = false;
 
   readonly #sink: DatagramSink = {
@@ -271,7 +146,7 @@ export class Datagram extends Channel {
    * @param options The engine to join.
    */
   constructor(options: ChannelOptions = {}) {
-    super(options);
+    super(options, "message");
   }
 
   // --- state -------------------------------------------------------------
@@ -309,36 +184,17 @@ export class Datagram extends Channel {
   // --- framing settings --------------------------------------------------
 
   /**
-   * How each datagram is cut into frames for `onRead`: `null` (default)
-   * passes whole datagrams; other values as for `Stream.readDelimiter`,
-   * applied to each datagram on its own. It may change inside `onRead`: the
-   * rest of the datagram is framed with the new value.
-   *
-   * @throws {TypeError} At assignment, for a value that is not a delimiter.
-   */
-  get readDelimiter(): ReadDelimiter {
-    return this.#delimiterValue;
-  }
-  set readDelimiter(value: ReadDelimiter) {
-    const parsed = parseDelimiter(value);
-    this.#delimiter = parsed;
-    this.#delimiterValue = value;
-    this.#delimiterVersion++;
-    this.#ruleStale = true;
-  }
-
-  /**
    * The largest datagram delivered, in bytes. A larger one is reported to
    * `onError` (a {@linkcode DatagramError}) and dropped.
    *
    * @default {65536}
    * @throws {RangeError} For a value that is not a positive integer.
    */
-  get bufferSize(): number {
-    return this.#bufferSize;
+  override get bufferSize(): number {
+    return super.bufferSize;
   }
-  set bufferSize(value: number) {
-    this.#bufferSize = checkBufferSize(value);
+  override set bufferSize(value: number) {
+    super.bufferSize = value;
     if (this.#socket !== null) this.#socket.receiveSize = value + 1;
   }
 
@@ -420,7 +276,7 @@ export class Datagram extends Channel {
     this.#begin("listen");
     this.engine.whenRunning(() => {
       if (this.#state !== "starting") return;
-      openDatagram(resolved, { receiveSize: this.#bufferSize + 1 }).then(
+      openDatagram(resolved, { receiveSize: this.bufferSize + 1 }).then(
         (socket) => this.#opened(socket, false),
         (error: ListenError) => this.#failed(error, false),
       );
@@ -446,7 +302,7 @@ export class Datagram extends Channel {
     this.#begin("connect");
     this.engine.whenRunning(() => {
       if (this.#state !== "starting") return;
-      connectDatagram(resolved, { receiveSize: this.#bufferSize + 1 }).then(
+      connectDatagram(resolved, { receiveSize: this.bufferSize + 1 }).then(
         (socket) => this.#opened(socket, true),
         (error: DatagramError) => this.#failed(error, true),
       );
@@ -470,7 +326,7 @@ export class Datagram extends Channel {
     this.#local = socket.localAddr;
     this.#remote = socket.remoteAddr;
     this.#state = "open";
-    socket.receiveSize = this.#bufferSize + 1;
+    socket.receiveSize = this.bufferSize + 1;
     try {
       if (connected) this.onConnect();
       else this.onListen();
@@ -499,7 +355,7 @@ export class Datagram extends Channel {
     if (this.#state !== "open") return;
     const stats = this.engine[statistics];
     stats.bytesIn += data.length;
-    const limit = this.#bufferSize;
+    const limit = this.bufferSize;
     if (truncated || data.length > limit) {
       stats.overflows++;
       const bytes = data.length;
@@ -517,37 +373,12 @@ export class Datagram extends Channel {
       );
       return;
     }
-    const framesBefore = this.#frames;
+    const input = this[deframer];
+    const framesBefore = input.framesDelivered;
     this.#sender = from;
     try {
-      if (this.#delimiter.kind === "chunk") this.#deliver(data, from);
-      else this.#frameDatagram(data, from);
-    } finally {
-      this.#sender = null;
-    }
-    stats.frames += this.#frames - framesBefore;
-  }
-
-  #deliver(view: Uint8Array, from: DatagramPeer): void {
-    this.#frames++;
-    try {
-      this.onRead(this.encoding === null ? view : utf8.decode(view), from);
-    } catch (error) {
-      reportError(this, error);
-    }
-  }
-
-  /** Frames one datagram in the region; reports and drops an incomplete end. */
-  #frameDatagram(data: Uint8Array, from: DatagramPeer): void {
-    if (this.#region === 0) this.#region = core.open();
-    const region = this.#region;
-    core.append(region, data);
-    this.#drain(region, from);
-    if (this.#region !== region) return; // closed during onRead
-    const rest = core.buffered(region);
-    if (rest > 0) {
-      core.consume(region, rest);
-      if (this.#state === "open") {
+      const rest = input.message(data);
+      if (rest > 0 && this.#state === "open") {
         reportError(
           this,
           new DatagramError(
@@ -558,129 +389,35 @@ export class Datagram extends Channel {
           ),
         );
       }
+    } finally {
+      this.#sender = null;
     }
-    if (data.length > TRIM_ABOVE && this.#region === region) core.trim(region);
+    stats.frames += input.framesDelivered - framesBefore;
   }
 
-  /** Delivers the complete frames buffered in the region. */
-  #drain(region: number, from: DatagramPeer): void {
-    while (this.#region === region && this.#state === "open") {
-      const buffered = core.buffered(region);
-      if (buffered === 0) return;
-      const delimiter = this.#delimiter;
-      if (delimiter.kind === "chunk") {
-        // Changed to null inside onRead: the rest of the datagram is one frame.
-        const base = core.base(region);
-        const view = core.bytes(region).subarray(base, base + buffered);
-        core.consume(region, buffered);
-        this.#deliver(view, from);
-        return;
-      }
-      if (delimiter.kind === "regex") {
-        if (!this.#drainRegex(region, buffered, delimiter, from)) return;
-        continue;
-      }
-      if (this.#ruleStale) {
-        core.setRule(region, delimiter.rule);
-        this.#ruleStale = false;
-      }
-      const limit = delimiter.fixedSize > this.#bufferSize ? delimiter.fixedSize : this.#bufferSize;
-      const count = core.scan(region, limit);
-      if (count <= 0) return; // incomplete (or a record declared beyond the limit)
-      const version = this.#delimiterVersion;
-      const frames = core.frames;
-      const bytes = core.bytes(region);
-      const base = core.base(region);
-      let consumed = 0;
-      for (let i = 0; i < count; i++) {
-        const at = i * 3;
-        consumed = frames[at + 2]!;
-        this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!, from);
-        if (this.#region !== region || this.#state !== "open") return;
-        if (this.#delimiterVersion !== version) break;
-      }
-      core.consume(region, consumed);
-      if (count < MAX_FRAMES_PER_SCAN && this.#delimiterVersion === version) return;
-    }
+  /** @ignore */
+  [frameReady](data: Uint8Array | string | RegExpExecArray): void {
+    this.onRead(data, this.#sender!);
   }
 
-  #deliverFrame(
-    delimiter: Delimiter & { kind: "core" },
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    from: DatagramPeer,
-  ): void {
-    this.#frames++;
-    try {
-      if (delimiter.struct !== null) {
-        this.onRead(delimiter.struct.unpackFrom(bytes, start), from);
-      } else if (delimiter.netStruct !== null) {
-        this.onRead(delimiter.netStruct.unpack(bytes.subarray(start, end)), from);
-      } else {
-        const view = bytes.subarray(start, end);
-        this.onRead(this.encoding === null ? view : utf8.decode(view), from);
-      }
-    } catch (error) {
-      reportError(this, error);
-    }
+  /** @ignore */
+  [recordReady](values: StructValue[]): void {
+    this.onRead(values, this.#sender!);
   }
 
-  /**
-   * Frames the rest of the datagram with a regex, decoding it once. Returns
-   * true when the delimiter changed and the outer loop should go on.
-   */
-  #drainRegex(
-    region: number,
-    buffered: number,
-    delimiter: RegexDelimiter,
-    from: DatagramPeer,
-  ): boolean {
-    const base = core.base(region);
-    const view = core.bytes(region).subarray(base, base + buffered);
-    let text: string;
-    try {
-      text = this.encoding === null ? latin1.decode(view) : strictUtf8.decode(view);
-    } catch (error) {
-      core.consume(region, buffered);
-      reportError(
-        this,
-        new DatagramError(
-          "decode",
-          `Dropped a datagram from ${describePeer(from)} that is not valid UTF-8; ` +
-            "set encoding = null to receive bytes",
-          { remoteAddress: from, bytes: buffered, cause: error },
-        ),
-      );
-      return false;
-    }
-    const version = this.#delimiterVersion;
-    let position = 0;
-    let changed = false;
-    while (position < text.length) {
-      const search = this.regexSearch;
-      const re = search ? delimiter.searchAll : delimiter.match;
-      re.lastIndex = position;
-      const found = re.exec(text);
-      if (found === null || found[0].length === 0) break;
-      const start = position;
-      position = found.index + found[0].length;
-      this.#frames++;
-      try {
-        if (!search) this.onRead(found, from);
-        else if (this.encoding !== null) this.onRead(text.slice(start, found.index), from);
-        else this.onRead(view.subarray(start, found.index), from);
-      } catch (error) {
-        reportError(this, error);
-      }
-      if (this.#region !== region || this.#state !== "open") return false;
-      if (this.#delimiterVersion !== version) {
-        changed = true;
-        break;
-      }
-    }
-    core.consume(region, this.encoding === null ? position : utf8Length(text, 0, position));
-    return changed;
+  /** @ignore */
+  [inputOverflow](bytes: number, limit: number): void {
+    this.engine[statistics].overflows++;
+    const from = this.#sender!;
+    reportError(
+      this,
+      new DatagramError(
+        "oversized",
+        `Dropped a datagram from ${describePeer(from)}: a record in it declares ${bytes} bytes, ` +
+          `over bufferSize (${limit}); raise bufferSize to receive it`,
+        { remoteAddress: from, bytes, limit },
+      ),
+    );
   }
 
   #receiveFailed(error: unknown, fatal: boolean): void {
@@ -831,6 +568,7 @@ export class Datagram extends Channel {
     const flush = options?.flush ?? true;
     if (flush && this.#state === "open" && this.#sending) {
       this.#state = "closing";
+      this[deframer].held = true;
       return;
     }
     if (flush && this.#state === "closing") return;
@@ -843,10 +581,7 @@ export class Datagram extends Channel {
     this.#queue.clear();
     this.#sending = false;
     this.#socket?.close();
-    if (this.#region !== 0) {
-      core.close(this.#region);
-      this.#region = 0;
-    }
+    this[deframer].close();
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }

@@ -1,156 +1,58 @@
 /**
- * `Stream`: a TCP or Unix-socket connection, framed by `readDelimiter`.
+ * `Stream`: a TCP, Unix-socket or TLS connection, framed by `readDelimiter`.
+ *
+ * The stream owns its lifecycle, callbacks and write API; bytes become
+ * frames in its `Deframer` (framing/), sockets are the transport's, queued
+ * writes the `Writer`'s, deadlines `StreamTimeouts`'.
  *
  * @module
  */
 
-import { MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
-import { framingCore } from "../framing/_wasm_core.ts";
-import {
-  checkBufferSize,
-  type Delimiter,
-  parseDelimiter,
-  type ReadDelimiter,
-  type RegexDelimiter,
-} from "../framing/read_delimiter.ts";
-import { type AddressInput, normalizeAddr, resolveAddress } from "../transport/address.ts";
-import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
-import {
-  ChannelClosedError,
-  StartTlsError,
-  StreamBufferOverflow,
-  type WriteFileError,
-} from "./errors.ts";
-import { type StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
+import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
+import type { FrameEncoding } from "../framing/read_delimiter.ts";
+import type { StructValue } from "../framing/struct.ts";
+import { normalizeAddr, resolveAddress } from "../transport/address.ts";
+import type { AddressInput } from "../transport/address.ts";
 import { connectStream, type Transport } from "../transport/_socket.ts";
-import { connectTls, handshake, upgradeClient, upgradeServer } from "../transport/_tls.ts";
-import { type TlsClientOptions } from "../transport/tls_options.ts";
-import type { TlsServerOptions } from "../transport/tls_options.ts";
-import { Writer } from "./_writer.ts";
-import { Struct } from "../framing/struct.ts";
-import { NetStruct } from "../framing/net_struct.ts";
-import { type FileSource, writeFileJob, type WriteFileOptions } from "./_write_file.ts";
-import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "../framing/_utf8.ts";
-import { adopt, begin, forget } from "./_symbols.ts";
-import type { Server } from "./server.ts";
-import type { Timer } from "../engine/timer.ts";
+import { connectTls } from "../transport/_tls.ts";
+import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
+import type { TlsClientOptions } from "../transport/tls_options.ts";
 import { statistics } from "../engine/stats.ts";
+import type { ChannelOptions, CloseOptions } from "./channel.ts";
+import { notify, reportError } from "./channel.ts";
+import { BufferedChannel, type StreamPhase } from "./buffered_channel.ts";
+import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
+import { StreamBufferOverflow } from "./errors.ts";
+import { checkStartTls, handshakeWithin, type StartTlsOptions, upgrade } from "./_stream_tls.ts";
+import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
+import { adopt, begin, deframer, forget, phase, writer } from "./_symbols.ts";
+import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
+import type { Server } from "./server.ts";
+
+export type { StreamTimeout };
 
 /**
- * Options for `write()`.
- *
- * @example Usage
- * ```ts
- * import { Stream } from "@pants/pants";
- *
- * class Urgent extends Stream {
- *   override onConnect(): void {
- *     this.write("hello\n", { flush: true });
- *   }
- * }
- * ```
- */
-export interface WriteOptions {
-  /**
-   * Start sending at once instead of at the end of the current iteration.
-   *
-   * @default {false}
-   */
-  flush?: boolean;
-}
-
-/**
- * The text encodings a stream can decode frames with.
+ * The text encodings a stream can decode frames with (see {@linkcode FrameEncoding}).
  *
  * @example Usage
  * ```ts
  * import { Stream, type StreamEncoding } from "@pants/pants";
  *
- * class Text extends Stream {
- *   override onConnect(): void {
- *     const encoding: StreamEncoding = "utf-8";
- *     this.encoding = encoding;
- *   }
- * }
+ * const encoding: StreamEncoding = "utf-8";
+ * new Stream().encoding = encoding;
  * ```
  */
-export type StreamEncoding = null | "utf-8";
+export type StreamEncoding = FrameEncoding;
 
-/**
- * Options for `writePacked()`: pack with this format instead of the `Struct` delimiter's.
- *
- * @example Usage
- * ```ts
- * import { Stream } from "@pants/pants";
- *
- * class Header extends Stream {
- *   override onConnect(): void {
- *     this.writePacked(1, 512, { format: "!BH" });
- *   }
- * }
- * ```
- */
-export interface WritePackedOptions {
-  /** A `Struct` format string, e.g. `"!LLH"`. */
-  format: string;
-}
-
-export type { FileSource, TlsClientOptions, TlsServerOptions, WriteFileOptions };
-
-/**
- * Which limit `onTimeout` reports: no traffic for `timeout` ms, or a frame not completed within `frameTimeout` ms.
- *
- * @example Usage
- * ```ts
- * import { Stream, type StreamTimeout } from "@pants/pants";
- *
- * class Patient extends Stream {
- *   override onTimeout(kind: StreamTimeout): void {
- *     if (kind === "idle") this.write("PING\n");
- *     else this.close();
- *   }
- * }
- * ```
- */
-export type StreamTimeout = "idle" | "frame";
-
-type State = "idle" | "connecting" | "connected" | "closing" | "closed";
-
-function checkTimeout(name: string, ms: number): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`Invalid ${name} ${ms}: expected milliseconds, 0 or more (0 disables it)`);
-  }
-  return ms;
-}
-
-const core = framingCore;
-const latin1 = new TextDecoder("latin1");
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const SMALL_READ = 256;
-const LARGE_READ = 64 * 1024;
-const EMPTY = new Uint8Array(0);
-const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
-const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
+type State = StreamPhase;
 
 /**
  * A connection: a client made with `connect()`, or accepted by a `Server`.
  *
  * Subclass it and override the `on…` callbacks. Input reaches `onRead` cut
- * into frames by `readDelimiter`:
- *
- * | `readDelimiter` | `onRead` receives |
- * | --- | --- |
- * | `null` (default) | each chunk as it arrives |
- * | a string or `Uint8Array` | the bytes before each occurrence (the delimiter is dropped) |
- * | a positive integer n | blocks of exactly n bytes |
- * | a `RegExp` | search mode: the bytes before each match; match mode (`regexSearch = false`): the `RegExpExecArray` of a match at the start |
- * | a `Struct` | the unpacked fields of each fixed-size record, as separate arguments |
- * | a `NetStruct` | the unpacked fields of each length-prefixed record |
- *
+ * into frames by `readDelimiter` (see {@linkcode FramedChannel.readDelimiter}).
  * Frames are views into Pants' receive buffer, valid only during `onRead`:
- * copy (`frame.slice()`) to keep one. With `encoding = "utf-8"`, frames are
- * strings. `readDelimiter` may change at any time, also inside `onRead`: the
- * rest of the buffer is framed with the new value, no byte lost or repeated.
+ * copy (`frame.slice()`) to keep one.
  *
  * @example An echo server
  * ```ts
@@ -165,81 +67,23 @@ const CLOSED = "Cannot write: the stream is closed or closing; check stream.clos
  * engine.start();
  * ```
  */
-export class Stream extends Channel {
+export class Stream extends BufferedChannel {
   /** Always `"stream"`. */
   readonly kind = "stream" as const;
-  /**
-   * `RegExp` delimiters: search mode (`true`) passes the input before each
-   * match and drops the match; match mode (`false`) passes the
-   * `RegExpExecArray` of a match anchored at the start of the buffer.
-   *
-   * @default {true}
-   */
-  regexSearch = true;
-  #encoding: StreamEncoding = null;
-  /**
-   * The high-water mark of the send queue: `write()` returns `false` above
-   * it; `onWrite()` fires when the queue has drained.
-   *
-   * @default {65536}
-   */
-  writeBufferSize = 64 * 1024;
-  /**
-   * The hard cap of the send queue: a `write()` that would queue more
-   * throws a `StreamBufferOverflow` (`writeOverflow = "throw"`) or closes
-   * the stream without flushing (`"close"`), so a peer that never reads
-   * cannot make the stream buffer without bound.
-   *
-   * @default {16777216}
-   */
-  maxWriteBuffer = 16 * 1024 * 1024;
-  /**
-   * What a `write()` beyond `maxWriteBuffer` does: `"throw"` a
-   * `StreamBufferOverflow` (nothing is queued), or `"close"` the stream.
-   *
-   * @default {"throw"}
-   */
-  writeOverflow: "throw" | "close" = "throw";
-
   #state: State = "idle";
   #transport: Transport | null = null;
   #server: Server | null = null;
   #remote: Deno.Addr | null = null;
   #local: Deno.Addr | null = null;
-
-  #delimiterValue: ReadDelimiter = null;
-  #delimiter: Delimiter = parseDelimiter(null);
-  /** Bumped by anything that must interrupt a batch of frames being delivered. */
-  #epoch = 0;
-  #ruleStale = false;
-  #bufferSize = 64 * 1024;
-  #region = 0;
-  #readBuffer: Uint8Array = EMPTY;
-  #smallReads = 0;
-  #reading = false;
-  #readPending = false;
+  readonly #reader: Reader = new Reader(this);
   #paused = false;
   #upgrading = false;
   #ended = false;
-  #decoder: TextDecoder | null = null;
-  /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
-  #frameNext = 0;
-  /** Frames delivered so far. */
-  #framesDelivered = 0;
-
-  #timeout = 0;
-  #frameTimeout = 0;
-  #lastActivity = 0;
-  /** When the first byte of the pending partial frame arrived, or -1. */
-  #frameSince = -1;
-  #timer: Timer | null = null;
-  readonly #checkTimeouts = (): void => this.#onTimer();
-
+  #timeouts: StreamTimeouts | null = null;
   #tlsClient: TlsClientOptions | null = null;
   /** The host name given to `connect()`: what STARTTLS verifies by default. */
   #connectHost: string | undefined = undefined;
   #secure = false;
-  readonly #writer: Writer = this.#makeWriter();
 
   /**
    * Creates a stream; connect it with `connect()`, or let a `Server` accept it.
@@ -250,20 +94,32 @@ export class Stream extends Channel {
     super(options);
   }
 
-  #makeWriter(): Writer {
-    // deno-lint-ignore no-this-alias
-    const stream = this;
-    return new Writer({
-      get transport(): Transport {
-        return stream.#transport!;
-      },
-      wrote: (n) => {
-        stream.engine[statistics].bytesOut += n;
-        if (stream.#timeout > 0) stream.#lastActivity = stream.engine.now();
-      },
-      drained: () => stream.#drained(),
-      failed: (error) => stream.#readFailed(error),
-    });
+  /** @ignore */
+  get [phase](): StreamPhase {
+    return this.#state;
+  }
+
+  /** @ignore */
+  get [sendTarget](): Transport {
+    return this.#transport!;
+  }
+
+  /** @ignore */
+  [sent](n: number): void {
+    this.engine[statistics].bytesOut += n;
+    this.#timeouts?.activity();
+  }
+
+  /** @ignore */
+  [sendDrained](): void {
+    if (this.#state === "closing") return this.#finishClose();
+    if (this.#state !== "connected") return;
+    notify(this, this.onWrite);
+  }
+
+  /** @ignore */
+  [sendFailed](error: unknown): void {
+    this[readFailed](error);
   }
 
   // --- state -------------------------------------------------------------
@@ -298,65 +154,50 @@ export class Stream extends Channel {
     return this.#local;
   }
 
-  /** Bytes queued by `write()` and not yet sent. */
-  get writeQueueSize(): number {
-    return this.#writer.size;
-  }
-
   /** Whether the connection is TLS (from the start, or after `startSSL()`). */
   get secure(): boolean {
     return this.#secure;
   }
 
-  // --- framing settings --------------------------------------------------
+  // --- timeouts ----------------------------------------------------------
 
   /**
-   * How buffered input is cut into frames for `onRead` (see the table on
-   * {@linkcode Stream}).
+   * Idle timeout in milliseconds: no byte read or written for that long
+   * calls `onTimeout("idle")`. `0` disables it. Runs on the engine's timer
+   * ring (one timer per stream, not re-armed per read).
    *
-   * @throws {TypeError} At assignment, for a value that is not a delimiter.
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
    */
-  get readDelimiter(): ReadDelimiter {
-    return this.#delimiterValue;
+  get timeout(): number {
+    return this.#timeouts?.idle ?? 0;
   }
-  set readDelimiter(value: ReadDelimiter) {
-    this.#delimiter = parseDelimiter(value);
-    this.#delimiterValue = value;
-    this.#epoch++;
-    this.#ruleStale = true;
+  set timeout(ms: number) {
+    this.#timeoutsFor().idle = ms;
   }
 
   /**
-   * `null`: frames are `Uint8Array`; `"utf-8"`: frames are strings, and a
-   * character split across reads is never corrupted.
+   * Frame timeout in milliseconds: a frame must complete within this long
+   * of its first byte, or `onTimeout("frame")` is called. It stops slow-drip
+   * peers that send a byte every few seconds and never finish a frame. `0`
+   * disables it.
    *
-   * @default {null}
-   * @throws {TypeError} For another value.
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
    */
-  get encoding(): StreamEncoding {
-    return this.#encoding;
+  get frameTimeout(): number {
+    return this.#timeouts?.frame ?? 0;
   }
-  set encoding(value: StreamEncoding) {
-    if (value !== null && value !== "utf-8") {
-      throw new TypeError(`Invalid encoding "${value}": use null (bytes) or "utf-8"`);
+  set frameTimeout(ms: number) {
+    this.#timeoutsFor().frame = ms;
+  }
+
+  #timeoutsFor(): StreamTimeouts {
+    if (this.#timeouts === null) {
+      this.#timeouts = new StreamTimeouts(this);
+      if (this.#state === "connected" || this.#state === "closing") this.#timeouts.start();
     }
-    this.#encoding = value;
-    this.#epoch++;
-  }
-
-  /**
-   * The most input buffered while waiting for one frame. A block size or a
-   * `Struct` larger than it raises it for those frames. Beyond it,
-   * `onOverflowError` is called.
-   *
-   * @default {65536}
-   * @throws {RangeError} For a value that is not a positive integer.
-   */
-  get bufferSize(): number {
-    return this.#bufferSize;
-  }
-  set bufferSize(value: number) {
-    this.#bufferSize = checkBufferSize(value);
+    return this.#timeouts;
   }
 
   // --- callbacks ---------------------------------------------------------
@@ -383,9 +224,6 @@ export class Stream extends Channel {
   // deno-lint-ignore no-explicit-any
   onRead(..._data: any[]): void {}
 
-  /** Called when the send queue has drained. */
-  onWrite(): void {}
-
   /**
    * Called after the peer half-closed its side and the last complete frames
    * were delivered. The default closes the stream (flushing queued writes);
@@ -404,78 +242,6 @@ export class Stream extends Channel {
    */
   onTimeout(_kind: StreamTimeout): void {
     this.close({ flush: false });
-  }
-
-  /**
-   * Idle timeout in milliseconds: no byte read or written for that long
-   * calls `onTimeout("idle")`. `0` disables it. Runs on the engine's timer
-   * ring (one timer per stream, not re-armed per read).
-   *
-   * @default {0}
-   * @throws {RangeError} For a negative or non-finite value.
-   */
-  get timeout(): number {
-    return this.#timeout;
-  }
-  set timeout(ms: number) {
-    this.#timeout = checkTimeout("timeout", ms);
-    this.#lastActivity = this.engine.now();
-    this.#armTimer();
-  }
-
-  /**
-   * Frame timeout in milliseconds: a frame must complete within this long
-   * of its first byte, or `onTimeout("frame")` is called. It stops slow-drip
-   * peers that send a byte every few seconds and never finish a frame. `0`
-   * disables it.
-   *
-   * @default {0}
-   * @throws {RangeError} For a negative or non-finite value.
-   */
-  get frameTimeout(): number {
-    return this.#frameTimeout;
-  }
-  set frameTimeout(ms: number) {
-    this.#frameTimeout = checkTimeout("frameTimeout", ms);
-    this.#armTimer();
-  }
-
-  /** Frames delivered to `onRead` so far. */
-  get framesDelivered(): number {
-    return this.#framesDelivered;
-  }
-
-  #armTimer(): void {
-    this.#timer?.cancel();
-    this.#timer = null;
-    if (this.#state !== "connected" && this.#state !== "closing") return;
-    const now = this.engine.now();
-    let due = Infinity;
-    if (this.#timeout > 0) due = this.#lastActivity + this.#timeout;
-    if (this.#frameTimeout > 0 && this.#frameSince >= 0) {
-      due = Math.min(due, this.#frameSince + this.#frameTimeout);
-    }
-    if (due !== Infinity) {
-      this.#timer = this.engine.defer(Math.max(0, due - now), this.#checkTimeouts);
-    }
-  }
-
-  #onTimer(): void {
-    this.#timer = null;
-    if (this.#state !== "connected" && this.#state !== "closing") return;
-    const now = this.engine.now();
-    let kind: StreamTimeout | null = null;
-    if (this.#timeout > 0 && now - this.#lastActivity >= this.#timeout) kind = "idle";
-    else if (
-      this.#frameTimeout > 0 && this.#frameSince >= 0 &&
-      now - this.#frameSince >= this.#frameTimeout
-    ) kind = "frame";
-    if (kind === null) return this.#armTimer();
-    this.#frameSince = -1;
-    this.#lastActivity = now;
-    this.engine[statistics].timeouts++;
-    notify(this, this.onTimeout, kind);
-    this.#armTimer();
   }
 
   /**
@@ -502,6 +268,37 @@ export class Stream extends Channel {
   onSSLHandshakeError(error: TlsHandshakeError): void {
     console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
     this.close({ flush: false });
+  }
+
+  // --- what the deframer and the timeouts report ----------------------------
+
+  /** @ignore */
+  [frameReady](data: Uint8Array | string | RegExpExecArray): void {
+    this.onRead(data);
+  }
+
+  /** @ignore */
+  [recordReady](values: StructValue[]): void {
+    this.onRead(...values);
+  }
+
+  /** @ignore */
+  [inputOverflow](bytes: number, limit: number): void {
+    this.engine[statistics].overflows++;
+    this.onOverflowError(
+      new StreamBufferOverflow(
+        `Stream input overflow: ${bytes} bytes buffered or declared without a complete frame, ` +
+          `over the limit of ${limit}; raise bufferSize if the protocol needs larger frames`,
+        limit,
+        bytes,
+      ),
+    );
+  }
+
+  /** @ignore */
+  [timedOut](kind: StreamTimeout): void {
+    this.engine[statistics].timeouts++;
+    notify(this, this.onTimeout, kind);
   }
 
   // --- connecting --------------------------------------------------------
@@ -533,18 +330,14 @@ export class Stream extends Channel {
           if (this.#state !== "connecting") return transport.close();
           this.#secure = tls !== null;
           this.#adoptTransport(transport);
-          if (tls !== null) this.#handshaken();
+          if (tls !== null) notify(this, this.onSSLHandshake);
           if (this.connected) this.#begin();
         },
         (error: StreamConnectError | TlsHandshakeError) => {
           if (this.#state !== "connecting") return;
-          try {
-            if (error.name === "TlsHandshakeError") {
-              this.onSSLHandshakeError(error as TlsHandshakeError);
-            } else this.onConnectError(error as StreamConnectError);
-          } catch (thrown) {
-            reportError(this, thrown);
-          }
+          if (error.name === "TlsHandshakeError") {
+            notify(this, this.onSSLHandshakeError, error as TlsHandshakeError);
+          } else notify(this, this.onConnectError, error as StreamConnectError);
           if (this.#state === "connecting") this.close({ flush: false });
         },
       );
@@ -574,32 +367,14 @@ export class Stream extends Channel {
     if (this.#state !== "connected") return;
     if (!secure) return this.#begin();
     this.#secure = true;
-    const transport = this.#transport!;
-    const limit = handshakeTimeout > 0
-      ? this.engine.defer(handshakeTimeout, () => {
-        this.#handshakeFailed(
-          new TlsHandshakeError(
-            `TLS handshake did not complete within ${handshakeTimeout} ms; closing`,
-          ),
-        );
-      })
-      : null;
-    handshake(transport).then(
+    handshakeWithin(this.engine, this.#transport!, handshakeTimeout).then(
       () => {
-        limit?.cancel();
         if (this.#state !== "connected") return;
-        this.#handshaken();
+        notify(this, this.onSSLHandshake);
         if (this.#state === "connected") this.#begin();
       },
-      (error: TlsHandshakeError) => {
-        limit?.cancel();
-        this.#handshakeFailed(error);
-      },
+      (error: TlsHandshakeError) => this.#handshakeFailed(error),
     );
-  }
-
-  #handshaken(): void {
-    notify(this, this.onSSLHandshake);
   }
 
   #handshakeFailed(error: TlsHandshakeError): void {
@@ -616,10 +391,9 @@ export class Stream extends Channel {
   }
 
   #begin(): void {
-    this.#lastActivity = this.engine.now();
+    this.#timeouts?.start();
     notify(this, this.onConnect);
-    if (this.#timeout > 0 || this.#frameTimeout > 0) this.#armTimer();
-    if (this.#state === "connected" && !this.#paused && !this.#upgrading) void this.#readLoop();
+    if (this[readable]()) this.#reader.start(this.#transport!);
   }
 
   // --- reading -----------------------------------------------------------
@@ -627,7 +401,7 @@ export class Stream extends Channel {
   /** Stops delivering input until `resumeReading()`; the kernel buffers meanwhile. */
   pauseReading(): void {
     this.#paused = true;
-    this.#epoch++;
+    this[deframer].held = true;
   }
 
   /** Delivers buffered frames (in the next engine iteration) and reads again. */
@@ -636,447 +410,60 @@ export class Stream extends Channel {
     this.#paused = false;
     this.engine.callback(() => {
       if (this.#state !== "connected" || this.#paused) return;
-      this.#drain();
+      this[deframer].held = this.#upgrading;
+      this[deframer].drain();
       if (this.#state !== "connected" || this.#paused) return;
       if (this.#ended) this.#end();
-      else if (!this.#reading && !this.#upgrading) void this.#readLoop();
+      else if (!this.#upgrading) this.#reader.start(this.#transport!);
     });
   }
 
-  async #readLoop(): Promise<void> {
-    const transport = this.#transport!;
-    this.#reading = true;
-    if (this.#readBuffer.length === 0) this.#readBuffer = new Uint8Array(SMALL_READ);
-    while (this.#state === "connected" && !this.#paused && !this.#upgrading) {
-      let n: number | null;
-      this.#readPending = true;
-      try {
-        n = await transport.read(this.#readBuffer);
-      } catch (error) {
-        this.#readPending = false;
-        this.#reading = false;
-        this.#readFailed(error);
-        return;
-      }
-      this.#readPending = false;
-      if (this.#state !== "connected") break;
-      if (n === null) {
-        this.#reading = false;
-        this.#ended = true;
-        if (!this.#paused) this.#end();
-        return;
-      }
-      this.#received(n);
-      // Writes made while handling this read leave now, not a microtask later.
-      if (this.#state === "connected") this.#writer.flush();
-    }
-    this.#reading = false;
+  /** @ignore */
+  [readable](): boolean {
+    return this.#state === "connected" && !this.#paused && !this.#upgrading;
   }
 
-  #received(n: number): void {
-    const buffer = this.#readBuffer;
+  /** @ignore */
+  [bytesRead](bytes: Uint8Array, shrunk: boolean): void {
+    if (this.#state !== "connected") return;
+    const input = this[deframer];
     const stats = this.engine[statistics];
-    stats.bytesIn += n;
-    const framesBefore = this.#framesDelivered;
-    if (this.#timeout > 0) this.#lastActivity = this.engine.now();
-    if (this.#delimiter.kind === "chunk" && this.#region === 0 && !this.#paused) {
-      this.#deliver(buffer.subarray(0, n));
-    } else {
-      if (this.#region === 0) this.#region = core.open();
-      core.append(this.#region, buffer.subarray(0, n));
-      this.#drain();
+    stats.bytesIn += bytes.length;
+    const framesBefore = input.framesDelivered;
+    const timeouts = this.#timeouts;
+    timeouts?.activity();
+    input.push(bytes);
+    const delivered = input.framesDelivered - framesBefore;
+    stats.frames += delivered;
+    if (timeouts !== null && timeouts.frame > 0 && this.#state === "connected") {
+      timeouts.read(delivered > 0, input.buffered > 0);
     }
-    stats.frames += this.#framesDelivered - framesBefore;
-    if (this.#frameTimeout > 0 && this.#state === "connected") {
-      this.#trackFrame(this.#framesDelivered !== framesBefore);
-    }
-    // Adapt the read buffer: large while reads fill it, small again after a
-    // run of small reads (an idle or chatty stream).
-    if (n > SMALL_READ) {
-      this.#smallReads = 0;
-    } else if (n === buffer.length && buffer.length < LARGE_READ) {
-      this.#readBuffer = new Uint8Array(LARGE_READ);
-      this.#smallReads = 0;
-    } else if (buffer.length > SMALL_READ && ++this.#smallReads >= 64) {
-      this.#readBuffer = new Uint8Array(SMALL_READ);
-      this.#smallReads = 0;
-      if (this.#region !== 0 && core.buffered(this.#region) === 0) core.trim(this.#region);
-    }
+    if (shrunk) input.trim();
+    // Writes made while handling this read leave now, not a microtask later.
+    if (this.#state === "connected") this[writer].flush();
   }
 
-  /** Starts or stops the frame timeout's clock after a read. */
-  #trackFrame(progressed: boolean): void {
-    const partial = this.#region !== 0 && core.buffered(this.#region) > 0;
-    if (!partial) {
-      this.#frameSince = -1;
-    } else if (progressed || this.#frameSince < 0) {
-      const idle = this.#frameSince < 0;
-      this.#frameSince = this.engine.now();
-      if (idle) this.#armTimer();
-    }
+  /** @ignore */
+  [readEnded](): void {
+    this.#ended = true;
+    if (!this.#paused) this.#end();
   }
 
-  /** Delivers the complete frames buffered in the region. */
-  #drain(): void {
-    while (this.#region !== 0 && this.#state === "connected" && !this.#paused && !this.#upgrading) {
-      const region = this.#region;
-      const buffered = core.buffered(region);
-      if (buffered === 0) return;
-      const delimiter = this.#delimiter;
-      if (delimiter.kind === "chunk") {
-        const base = core.base(region);
-        const view = core.bytes(region).subarray(base, base + buffered);
-        core.consume(region, buffered);
-        this.#frameNext = 0;
-        this.#deliver(view);
-        continue;
-      }
-      if (delimiter.kind === "regex") {
-        if (!this.#drainRegex(region, buffered, delimiter)) return;
-        continue;
-      }
-      if (this.#ruleStale) {
-        core.setRule(region, delimiter.rule);
-        this.#ruleStale = false;
-      }
-      const limit = delimiter.fixedSize > this.#bufferSize ? delimiter.fixedSize : this.#bufferSize;
-      const count = core.scan(region, limit);
-      if (count === SCAN_OVERFLOW) return this.#overflow(core.overflowBytes, limit);
-      if (count === 0) return;
-      // The batch runs until a callback changes what delivery depends on
-      // (delimiter, encoding, pause, TLS upgrade, close): one compare per frame.
-      const epoch = this.#epoch;
-      const frames = core.frames;
-      const bytes = core.bytes(region);
-      const base = core.base(region);
-      let consumed = 0;
-      let i = 0;
-      if (delimiter.struct === null && delimiter.netStruct === null && this.#encoding === null) {
-        // A view made from the buffer costs less than subarray() (no species
-        // lookup). Callbacks never grow the core's memory (only reads append),
-        // so the buffer stays attached for the whole batch.
-        const buffer = bytes.buffer;
-        const offset = bytes.byteOffset + base;
-        while (i < count) {
-          const at = i++ * 3;
-          consumed = frames[at + 2]!;
-          this.#frameNext = consumed;
-          const start = frames[at]!;
-          try {
-            this.onRead(new Uint8Array(buffer, offset + start, frames[at + 1]! - start));
-          } catch (error) {
-            reportError(this, error);
-          }
-          if (this.#epoch !== epoch) break;
-        }
-      } else {
-        while (i < count) {
-          const at = i++ * 3;
-          consumed = frames[at + 2]!;
-          this.#frameNext = consumed;
-          this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
-          if (this.#epoch !== epoch) break;
-        }
-      }
-      this.#framesDelivered += i;
-      if (this.#region !== region) return;
-      core.consume(region, consumed);
-      this.#frameNext = 0;
-      if (count < MAX_FRAMES_PER_SCAN && this.#epoch === epoch) return;
-    }
-  }
-
-  #deliverFrame(
-    delimiter: Delimiter & { kind: "core" },
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-  ): void {
-    try {
-      if (delimiter.struct !== null) {
-        this.onRead(...delimiter.struct.unpackFrom(bytes, start));
-      } else if (delimiter.netStruct !== null) {
-        this.onRead(...delimiter.netStruct.unpack(bytes.subarray(start, end)));
-      } else if (this.#encoding === null) {
-        this.onRead(bytes.subarray(start, end));
-      } else {
-        this.onRead(this.#text(bytes.subarray(start, end), delimiter.fixedSize > 0));
-      }
-    } catch (error) {
-      reportError(this, error);
-    }
-  }
-
-  /** Delivers one chunk (the `null` delimiter). */
-  #deliver(view: Uint8Array): void {
-    this.#framesDelivered++;
-    try {
-      this.onRead(this.#encoding === null ? view : this.#text(view, true));
-    } catch (error) {
-      reportError(this, error);
-    }
-  }
-
-  #text(view: Uint8Array, streaming: boolean): string {
-    this.#decoder ??= new TextDecoder("utf-8");
-    return this.#decoder.decode(view, { stream: streaming });
-  }
-
-  /**
-   * Frames every regex match in the buffered input: the input is decoded
-   * once and searched on from each match's end, so a read full of matches
-   * costs linear time. Returns false when no frame is complete yet.
-   */
-  #drainRegex(region: number, buffered: number, delimiter: RegexDelimiter): boolean {
-    const base = core.base(region);
-    let view = core.bytes(region).subarray(base, base + buffered);
-    const utf8 = this.#encoding !== null;
-    let text: string;
-    /** Where each code unit starts, when the input held invalid UTF-8. */
-    let offsets: Uint32Array | null = null;
-    if (utf8) {
-      view = view.subarray(0, completeUtf8Length(view));
-      try {
-        text = strictUtf8.decode(view);
-      } catch {
-        ({ text, offsets } = decodeUtf8WithOffsets(view));
-      }
-    } else {
-      text = latin1.decode(view);
-    }
-    const search = this.regexSearch;
-    const re = search ? delimiter.searchAll : delimiter.match;
-    const epoch = this.#epoch;
-    let at = 0; // characters of `text` framed so far
-    let atByte = 0; // the same, in bytes
-    let frames = 0;
-    while (at < text.length) {
-      re.lastIndex = at;
-      const found = re.exec(text);
-      if (found === null || found[0].length === 0) break;
-      const end = found.index + found[0].length;
-      const startByte = !utf8
-        ? found.index
-        : offsets !== null
-        ? offsets[found.index]!
-        : atByte + utf8Length(text, at, found.index);
-      const endByte = !utf8
-        ? end
-        : offsets !== null
-        ? offsets[end]!
-        : startByte + utf8Length(text, found.index, end);
-      this.#frameNext = endByte;
-      frames++;
-      try {
-        if (!search) this.onRead(found);
-        else if (utf8) this.onRead(text.slice(at, found.index));
-        else this.onRead(view.subarray(atByte, startByte));
-      } catch (error) {
-        reportError(this, error);
-      }
-      at = end;
-      atByte = endByte;
-      if (this.#epoch !== epoch) break;
-    }
-    this.#framesDelivered += frames;
-    if (this.#region !== region) return false;
-    this.#frameNext = 0;
-    if (atByte > 0) core.consume(region, atByte);
-    if (frames === 0 && buffered >= this.#bufferSize) this.#overflow(buffered, this.#bufferSize);
-    return frames > 0 && this.#epoch !== epoch;
-  }
-
-  #overflow(bytes: number, limit: number): void {
-    core.consume(this.#region, core.buffered(this.#region));
-    this.engine[statistics].overflows++;
-    try {
-      this.onOverflowError(
-        new StreamBufferOverflow(
-          `Stream input overflow: ${bytes} bytes buffered or declared without a complete frame, ` +
-            `over the limit of ${limit}; raise bufferSize if the protocol needs larger frames`,
-          limit,
-          bytes,
-        ),
-      );
-    } catch (error) {
-      reportError(this, error);
-    }
+  /** @ignore */
+  [readFailed](error: unknown): void {
+    if (this.#state === "closed") return;
+    if (
+      !(error instanceof Deno.errors.ConnectionReset ||
+        error instanceof Deno.errors.BrokenPipe ||
+        error instanceof Deno.errors.Interrupted ||
+        error instanceof Deno.errors.BadResource)
+    ) reportError(this, error);
+    this.close({ flush: false });
   }
 
   #end(): void {
     if (this.#state !== "connected") return;
     notify(this, this.onEnd);
-  }
-
-  #readFailed(error: unknown): void {
-    if (this.#state === "closed") return;
-    if (
-      error instanceof Deno.errors.ConnectionReset ||
-      error instanceof Deno.errors.BrokenPipe ||
-      error instanceof Deno.errors.Interrupted ||
-      error instanceof Deno.errors.BadResource
-    ) {
-      this.close({ flush: false });
-      return;
-    }
-    reportError(this, error);
-    this.close({ flush: false });
-  }
-
-  // --- writing -----------------------------------------------------------
-
-  /**
-   * Queues data to send. Writes made in one engine iteration are coalesced
-   * into one socket write at its end (or at once with `{ flush: true }`).
-   * The data is copied: a frame received in `onRead` may be written back.
-   *
-   * @param data Bytes, or a string sent as UTF-8.
-   * @param options `flush: true` to start sending at once.
-   * @returns `false` when the queue is above `writeBufferSize`: wait for
-   * `onWrite()` before writing more.
-   * @throws {ChannelClosedError} If the stream is not connected or is closing.
-   */
-  write(data: Uint8Array | string, options?: WriteOptions): boolean {
-    this.#checkWritable();
-    this.#checkRoom(typeof data === "string" ? data.length : data.length);
-    this.#writer.write(data);
-    if (options?.flush) this.#writer.flush();
-    return this.#writer.size <= this.writeBufferSize;
-  }
-
-  /**
-   * Packs values into a binary record and queues it: with the current
-   * `Struct` or `NetStruct` delimiter's format, or with `{ format }` as the
-   * last argument.
-   *
-   * @example A fixed binary record
-   * ```ts
-   * import { Stream, Struct } from "@pants/pants";
-   *
-   * class Ping extends Stream {
-   *   override onConnect(): void {
-   *     this.readDelimiter = new Struct("!IH");
-   *     this.writePacked(1, 2);
-   *     this.writePacked(7, { format: "!B" });
-   *   }
-   * }
-   * ```
-   *
-   * @param values The record's values, optionally followed by `{ format }`.
-   * @returns `false` when the queue is above `writeBufferSize`.
-   * @throws {TypeError} Without a struct delimiter or `{ format }`, or for a bad format.
-   * @throws {RangeError} For values out of range for their codes.
-   * @throws {ChannelClosedError} If the stream is not connected or is closing.
-   */
-  writePacked(...values: unknown[]): boolean {
-    this.#checkWritable();
-    this.#checkRoom(0);
-    const last = values[values.length - 1];
-    let codec: Struct | NetStruct | null = null;
-    if (isPackedOptions(last)) {
-      values.pop();
-      codec = structFor(last.format);
-    } else if (this.#delimiter.kind === "core") {
-      codec = this.#delimiter.struct ?? this.#delimiter.netStruct;
-    }
-    if (codec === null) {
-      throw new TypeError(
-        "Cannot writePacked: set readDelimiter to a Struct or NetStruct, or pass { format } last",
-      );
-    }
-    const args = values as Parameters<Struct["pack"]>;
-    if (codec instanceof Struct) {
-      codec.pack(...args); // validates before anything is queued
-      const struct = codec;
-      this.#writer.writeInPlace(struct.size, (target, offset) => {
-        struct.packInto(target, offset, ...args);
-      });
-    } else {
-      this.#writer.write(codec.pack(...args));
-    }
-    return this.#writer.size <= this.writeBufferSize;
-  }
-
-  /**
-   * Streams a file (or a byte range of it) to the peer, in order with other
-   * writes, without reading it whole into memory. Needs `--allow-read` for
-   * the path. An error (missing file, permission) goes to `onError` as a
-   * `WriteFileError` naming the path; later writes are still sent.
-   *
-   * @example Sending a file after a header
-   * ```ts
-   * import { Stream } from "@pants/pants";
-   *
-   * class Download extends Stream {
-   *   override onConnect(): void {
-   *     this.write("FILE\n");
-   *     this.writeFile("./README.md");
-   *     this.write("END\n");
-   *   }
-   * }
-   * ```
-   *
-   * @param source A path, a `file:` URL, or an open `Deno.FsFile` (not closed by Pants).
-   * @param options `offset` and `length` of the range; `flush` to start at once.
-   * @throws {ChannelClosedError} If the stream is not connected or is closing.
-   * @throws {RangeError} For a negative offset or length.
-   */
-  writeFile(source: FileSource, options: WriteFileOptions = {}): void {
-    this.#checkWritable();
-    const job = writeFileJob(
-      source,
-      options,
-      () => this.#state === "closed",
-      (error: WriteFileError) => {
-        if (this.#state !== "closed") reportError(this, error);
-      },
-    );
-    this.#writer.runExclusive(job, options.flush ?? false);
-  }
-
-  /**
-   * Starts sending queued data now instead of at the end of the iteration.
-   *
-   * @throws {ChannelClosedError} If the stream is not connected.
-   */
-  flush(): void {
-    if (this.#state !== "connected" && this.#state !== "closing") {
-      throw new ChannelClosedError(this.#state === "closed" ? CLOSED : NOT_CONNECTED);
-    }
-    this.#writer.flush();
-  }
-
-  /** Enforces `maxWriteBuffer` before `bytes` more are queued. */
-  #checkRoom(bytes: number): void {
-    const queued = this.#writer.size;
-    if (queued + bytes <= this.maxWriteBuffer) return;
-    const error = new StreamBufferOverflow(
-      `Cannot queue ${bytes} more bytes: ${queued} are already waiting to be sent, and ` +
-        `maxWriteBuffer is ${this.maxWriteBuffer}; the peer is not reading fast enough ` +
-        "(wait for onWrite() when write() returns false)",
-      this.maxWriteBuffer,
-      queued + bytes,
-    );
-    this.engine[statistics].overflows++;
-    if (this.writeOverflow === "close") {
-      this.close({ flush: false });
-      throw new ChannelClosedError(`${error.message}; the stream was closed`);
-    }
-    throw error;
-  }
-
-  #checkWritable(): void {
-    if (this.#state !== "connected") {
-      throw new ChannelClosedError(
-        this.#state === "idle" || this.#state === "connecting" ? NOT_CONNECTED : CLOSED,
-      );
-    }
-  }
-
-  #drained(): void {
-    if (this.#state === "closing") return this.#finishClose();
-    if (this.#state !== "connected") return;
-    notify(this, this.onWrite);
   }
 
   // --- TLS ---------------------------------------------------------------
@@ -1114,51 +501,31 @@ export class Stream extends Channel {
    * @throws {StartTlsError} When unread plaintext is buffered, a read is
    * pending, the stream is already TLS, or it is not connected.
    */
-  startSSL(options: TlsClientOptions & Partial<TlsServerOptions> = {}): this {
+  startSSL(options: StartTlsOptions = {}): this {
     if (this.#state === "idle") {
       this.#tlsClient = options;
       return this;
     }
-    if (this.#state !== "connected") {
-      throw new StartTlsError(`Cannot start TLS: the stream is ${this.#state}`);
-    }
-    if (this.#secure || this.#upgrading) {
-      throw new StartTlsError("Cannot start TLS: the stream is already secured with TLS");
-    }
-    if (this.#readPending) {
-      throw new StartTlsError(
-        "Cannot start TLS while a read is pending: call startSSL() from onConnect() or onRead()",
-      );
-    }
-    const unread = this.#region === 0 ? 0 : core.buffered(this.#region) - this.#frameNext;
-    if (unread > 0) {
-      throw new StartTlsError(
-        `Refusing to start TLS: ${unread} bytes of plaintext arrived after the STARTTLS point ` +
-          "and are still unread; they must not be treated as TLS-protected",
-      );
-    }
-    const server = this.#server !== null;
-    if (server && (options.cert === undefined || options.key === undefined)) {
-      throw new StartTlsError(
-        "Cannot start TLS on an accepted stream without { cert, key }: it acts as the TLS server",
-      );
-    }
+    const accepted = this.#server !== null;
+    checkStartTls({
+      state: this.#state,
+      secure: this.#secure || this.#upgrading,
+      readPending: this.#reader.pending,
+      unread: this[deframer].unread,
+      accepted,
+    }, options);
     this.#upgrading = true;
-    this.#epoch++;
-    this.#writer.runExclusive(async (plain) => {
+    this[deframer].held = true;
+    this[writer].runExclusive(async (plain) => {
       try {
-        const secured = server
-          ? await upgradeServer(plain, options as TlsServerOptions)
-          : await upgradeClient(plain, {
-            ...options,
-            hostname: options.hostname ?? this.#connectHost,
-          });
+        const secured = await upgrade(plain, options, accepted, this.#connectHost);
         if (this.#state === "closed") return secured.close();
         this.#transport = secured;
         this.#secure = true;
         this.#upgrading = false;
-        this.#handshaken();
-        if (this.#state === "connected" && !this.#paused && !this.#reading) void this.#readLoop();
+        this[deframer].held = this.#paused || this.#state !== "connected";
+        notify(this, this.onSSLHandshake);
+        if (this[readable]()) this.#reader.start(this.#transport!);
       } catch (error) {
         this.#upgrading = false;
         this.#handshakeFailed(error as TlsHandshakeError);
@@ -1173,7 +540,7 @@ export class Stream extends Channel {
    * @param options As for `startSSL`.
    * @returns This stream.
    */
-  startTLS(options: TlsClientOptions & Partial<TlsServerOptions> = {}): this {
+  startTLS(options: StartTlsOptions = {}): this {
     return this.startSSL(options);
   }
 
@@ -1189,9 +556,10 @@ export class Stream extends Channel {
   close(options?: CloseOptions): void {
     if (this.#state === "closed") return;
     const flush = options?.flush ?? true;
-    if (flush && this.#state === "connected" && this.#writer.busy) {
+    if (flush && this.#state === "connected" && this[writer].busy) {
       this.#state = "closing";
-      this.#writer.flush();
+      this[deframer].held = true;
+      this[writer].flush();
       return;
     }
     if (flush && this.#state === "closing") return;
@@ -1199,12 +567,11 @@ export class Stream extends Channel {
   }
 
   #finishClose(): void {
-    this.#epoch++;
-    this.#timer?.cancel();
-    this.#timer = null;
+    this.#timeouts?.stop();
     const wasOpen = this.#state !== "idle";
     this.#state = "closed";
-    this.#writer.stop();
+    this[deframer].held = true;
+    this[writer].stop();
     if (this.#transport !== null) {
       try {
         this.#transport.close();
@@ -1212,31 +579,10 @@ export class Stream extends Channel {
         // Already closed by the peer's reset or by Deno.
       }
     }
-    if (this.#region !== 0) {
-      core.close(this.#region);
-      this.#region = 0;
-    }
-    this.#readBuffer = EMPTY;
+    this[deframer].close();
+    this.#reader.stop();
     this.#server?.[forget](this);
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
-}
-
-function isPackedOptions(value: unknown): value is WritePackedOptions {
-  return typeof value === "object" && value !== null && !(value instanceof Uint8Array) &&
-    typeof (value as WritePackedOptions).format === "string";
-}
-
-const structs = new Map<string, Struct | NetStruct>();
-
-/** A `Struct` (or, with `$` fields, a `NetStruct`) per format string, compiled once. */
-function structFor(format: string): Struct | NetStruct {
-  let struct = structs.get(format);
-  if (struct === undefined) {
-    struct = format.includes("$") ? new NetStruct(format) : new Struct(format);
-    if (structs.size >= 256) structs.clear();
-    structs.set(format, struct);
-  }
-  return struct;
 }

@@ -26,6 +26,24 @@ import { Struct } from "./struct.ts";
  */
 export type ReadDelimiter = null | string | Uint8Array | number | RegExp | Struct | NetStruct;
 
+/**
+ * The text encodings frames can be decoded with: `null` for bytes, or
+ * `"utf-8"` for strings.
+ *
+ * @example Usage
+ * ```ts
+ * import { type FrameEncoding, Stream } from "@pants/pants";
+ *
+ * class Text extends Stream {
+ *   override onConnect(): void {
+ *     const encoding: FrameEncoding = "utf-8";
+ *     this.encoding = encoding;
+ *   }
+ * }
+ * ```
+ */
+export type FrameEncoding = null | "utf-8";
+
 /** A parsed delimiter. */
 export type Delimiter =
   | { readonly kind: "chunk" }
@@ -38,6 +56,9 @@ export type Delimiter =
     readonly netStruct: NetStruct | null;
   }
   | RegexDelimiter;
+
+/** A parsed delimiter the framing core scans for. */
+export type CoreDelimiter = Extract<Delimiter, { readonly kind: "core" }>;
 
 /** A parsed `RegExp` delimiter: search (first match, or every match from `lastIndex`) and match (anchored) forms. */
 export interface RegexDelimiter {

@@ -8,7 +8,7 @@
  */
 
 import { type FramingCore, MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "../framing/_core.ts";
-import { type FrameRule, type RecordStep } from "../framing/frame_rule.ts";
+import type { FrameRule, RecordStep } from "../framing/frame_rule.ts";
 import { checkRule } from "../framing/_rule.ts";
 
 /** Capacity of a new or trimmed region. */

@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
-import { type FrameRule, type RecordStep } from "../framing/frame_rule.ts";
+import type { FrameRule, RecordStep } from "../framing/frame_rule.ts";
 import { ReferenceFramingCore } from "./_reference_core.ts";
 import { WasmFramingCore } from "../framing/_wasm_core.ts";
 

@@ -1,0 +1,255 @@
+/**
+ * `BufferedChannel`: the send side of a stream: `write()`, `writePacked()`,
+ * `writeFile()`, `flush()`, and the send queue's high-water mark and hard
+ * cap. The queue itself is the `Writer`'s (`_writer.ts`); which format packs
+ * a record is `_write_packed.ts`'s, and how a file is streamed
+ * `_write_file.ts`'s.
+ *
+ * @module
+ */
+
+import { Struct } from "../framing/struct.ts";
+import type { Transport } from "../transport/_socket.ts";
+import type { ChannelOptions } from "./channel.ts";
+import { reportError } from "./channel.ts";
+import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
+import { FramedChannel } from "./framed_channel.ts";
+import { deframer, phase, writer } from "./_symbols.ts";
+import { writeFileJob } from "./_write_file.ts";
+import { packFormat } from "./_write_packed.ts";
+import { sendDrained, sendFailed, sendTarget, sent, Writer } from "./_writer.ts";
+import { statistics } from "../engine/stats.ts";
+import type {
+  FileSource,
+  WriteFileOptions,
+  WriteOptions,
+  WritePackedOptions,
+} from "./write_options.ts";
+
+/**
+ * Where a stream is in its life.
+ *
+ * @example Usage
+ * ```ts
+ * import type { StreamPhase } from "@pants/pants";
+ *
+ * const phases: StreamPhase[] = ["idle", "connecting", "connected", "closing", "closed"];
+ * ```
+ */
+export type StreamPhase = "idle" | "connecting" | "connected" | "closing" | "closed";
+
+const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
+const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
+
+/**
+ * A framed channel with a send queue: the base of {@linkcode Stream}, which
+ * supplies the connection. Writes made in one engine iteration leave as one
+ * socket write.
+ *
+ * @example Back-pressure with the queue's high-water mark
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Producer extends Stream {
+ *   override onConnect(): void {
+ *     this.writeBufferSize = 1024 * 1024;
+ *     this.onWrite();
+ *   }
+ *   override onWrite(): void {
+ *     while (this.write(new Uint8Array(16 * 1024)));
+ *   }
+ * }
+ * ```
+ */
+export abstract class BufferedChannel extends FramedChannel {
+  /**
+   * The high-water mark of the send queue: `write()` returns `false` above
+   * it; `onWrite()` fires when the queue has drained.
+   *
+   * @default {65536}
+   */
+  writeBufferSize = 64 * 1024;
+  /**
+   * The hard cap of the send queue: a `write()` that would queue more
+   * throws a `StreamBufferOverflow` (`writeOverflow = "throw"`) or closes
+   * the stream without flushing (`"close"`), so a peer that never reads
+   * cannot make the stream buffer without bound.
+   *
+   * @default {16777216}
+   */
+  maxWriteBuffer = 16 * 1024 * 1024;
+  /**
+   * What a `write()` beyond `maxWriteBuffer` does: `"throw"` a
+   * `StreamBufferOverflow` (nothing is queued), or `"close"` the stream.
+   *
+   * @default {"throw"}
+   */
+  writeOverflow: "throw" | "close" = "throw";
+
+  /** @ignore */
+  readonly [writer]: Writer;
+
+  /**
+   * Creates the channel, its read path and its send queue.
+   *
+   * @param options The engine to join.
+   */
+  constructor(options: ChannelOptions) {
+    super(options, "stream");
+    this[writer] = new Writer(this);
+  }
+
+  /** Bytes queued by `write()` and not yet sent. */
+  get writeQueueSize(): number {
+    return this[writer].size;
+  }
+
+  /**
+   * Queues data to send. Writes made in one engine iteration are coalesced
+   * into one socket write at its end (or at once with `{ flush: true }`).
+   * The data is copied: a frame received in `onRead` may be written back.
+   *
+   * @param data Bytes, or a string sent as UTF-8.
+   * @param options `flush: true` to start sending at once.
+   * @returns `false` when the queue is above `writeBufferSize`: wait for
+   * `onWrite()` before writing more.
+   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   */
+  write(data: Uint8Array | string, options?: WriteOptions): boolean {
+    this.#checkWritable();
+    this.#checkRoom(typeof data === "string" ? data.length : data.length);
+    this[writer].write(data);
+    if (options?.flush) this[writer].flush();
+    return this[writer].size <= this.writeBufferSize;
+  }
+
+  /**
+   * Packs values into a binary record and queues it: with the current
+   * `Struct` or `NetStruct` delimiter's format, or with `{ format }` as the
+   * last argument.
+   *
+   * @example A fixed binary record
+   * ```ts
+   * import { Stream, Struct } from "@pants/pants";
+   *
+   * class Ping extends Stream {
+   *   override onConnect(): void {
+   *     this.readDelimiter = new Struct("!IH");
+   *     this.writePacked(1, 2);
+   *     this.writePacked(7, { format: "!B" });
+   *   }
+   * }
+   * ```
+   *
+   * @param values The record's values, optionally followed by `{ format }`.
+   * @returns `false` when the queue is above `writeBufferSize`.
+   * @throws {TypeError} Without a struct delimiter or `{ format }`, or for a bad format.
+   * @throws {RangeError} For values out of range for their codes.
+   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   */
+  writePacked(...values: (unknown | WritePackedOptions)[]): boolean {
+    this.#checkWritable();
+    this.#checkRoom(0);
+    const codec = packFormat(values, this[deframer].delimiter);
+    const args = values as Parameters<Struct["pack"]>;
+    if (codec instanceof Struct) {
+      codec.pack(...args); // validates before anything is queued
+      this[writer].writeInPlace(codec.size, (target, offset) => {
+        codec.packInto(target, offset, ...args);
+      });
+    } else {
+      this[writer].write(codec.pack(...args));
+    }
+    return this[writer].size <= this.writeBufferSize;
+  }
+
+  /**
+   * Streams a file (or a byte range of it) to the peer, in order with other
+   * writes, without reading it whole into memory. Needs `--allow-read` for
+   * the path. An error (missing file, permission) goes to `onError` as a
+   * `WriteFileError` naming the path; later writes are still sent.
+   *
+   * @example Sending a file after a header
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Download extends Stream {
+   *   override onConnect(): void {
+   *     this.write("FILE\n");
+   *     this.writeFile("./README.md");
+   *     this.write("END\n");
+   *   }
+   * }
+   * ```
+   *
+   * @param source A path, a `file:` URL, or an open `Deno.FsFile` (not closed by Pants).
+   * @param options `offset` and `length` of the range; `flush` to start at once.
+   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   * @throws {RangeError} For a negative offset or length.
+   */
+  writeFile(source: FileSource, options: WriteFileOptions = {}): void {
+    this.#checkWritable();
+    const job = writeFileJob(
+      source,
+      options,
+      () => this[phase] === "closed",
+      (error: WriteFileError) => {
+        if (this[phase] !== "closed") reportError(this, error);
+      },
+    );
+    this[writer].runExclusive(job, options.flush ?? false);
+  }
+
+  /**
+   * Starts sending queued data now instead of at the end of the iteration.
+   *
+   * @throws {ChannelClosedError} If the stream is not connected.
+   */
+  flush(): void {
+    if (this[phase] !== "connected" && this[phase] !== "closing") {
+      throw new ChannelClosedError(this[phase] === "closed" ? CLOSED : NOT_CONNECTED);
+    }
+    this[writer].flush();
+  }
+
+  /** Enforces `maxWriteBuffer` before `bytes` more are queued. */
+  #checkRoom(bytes: number): void {
+    const queued = this[writer].size;
+    if (queued + bytes <= this.maxWriteBuffer) return;
+    const error = new StreamBufferOverflow(
+      `Cannot queue ${bytes} more bytes: ${queued} are already waiting to be sent, and ` +
+        `maxWriteBuffer is ${this.maxWriteBuffer}; the peer is not reading fast enough ` +
+        "(wait for onWrite() when write() returns false)",
+      this.maxWriteBuffer,
+      queued + bytes,
+    );
+    this.engine[statistics].overflows++;
+    if (this.writeOverflow === "close") {
+      this.close({ flush: false });
+      throw new ChannelClosedError(`${error.message}; the stream was closed`);
+    }
+    throw error;
+  }
+
+  #checkWritable(): void {
+    if (this[phase] !== "connected") {
+      throw new ChannelClosedError(
+        this[phase] === "idle" || this[phase] === "connecting" ? NOT_CONNECTED : CLOSED,
+      );
+    }
+  }
+
+  /** Called when the send queue has drained. */
+  onWrite(): void {}
+
+  /** @ignore */
+  abstract get [phase](): StreamPhase;
+  /** @ignore */
+  abstract get [sendTarget](): Transport;
+  /** @ignore */
+  abstract [sent](n: number): void;
+  /** @ignore */
+  abstract [sendDrained](): void;
+  /** @ignore */
+  abstract [sendFailed](error: unknown): void;
+}

@@ -1,0 +1,459 @@
+/**
+ * The one read path of every channel: bytes in, frames out.
+ *
+ * A `Deframer` holds what turning received bytes into frames needs: the
+ * region of the framing core that buffers them, the parsed `readDelimiter`
+ * and the epoch that interrupts a batch when it changes, the encoding and
+ * its streaming decoder, RegExp search and match, `Struct`/`NetStruct`
+ * unpacking, overflow detection, and how much of the buffer the frame being
+ * delivered leaves unread. It never sees a socket: a channel feeds it bytes
+ * (`push` for a stream, `message` for a datagram or a message) and receives
+ * frames through a small host interface, as `channels/_writer.ts` does for
+ * writing. Callbacks the host runs for a frame may change the delimiter,
+ * pause, upgrade or close: one epoch compare per frame notices it.
+ *
+ * Two modes:
+ * - stream: a partial frame is carried over to the next `push`, and a
+ *   character split across reads is decoded once whole;
+ * - message: each `message()` is framed on its own, and bytes at its end
+ *   that form no complete frame are discarded and counted for the host.
+ *
+ * Host callbacks are symbol-keyed methods of the channel itself, so an idle
+ * channel pays for no closures.
+ *
+ * @module
+ */
+
+import { type FramingCore, MAX_FRAMES_PER_SCAN, SCAN_OVERFLOW } from "./_core.ts";
+import { framingCore } from "./_wasm_core.ts";
+import {
+  checkBufferSize,
+  type CoreDelimiter,
+  type Delimiter,
+  type FrameEncoding,
+  parseDelimiter,
+  type ReadDelimiter,
+  type RegexDelimiter,
+} from "./read_delimiter.ts";
+import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
+import type { StructValue } from "./struct.ts";
+
+/** `host[frameReady](data)`: a frame (a view valid during the call), its text, or a RegExp match. */
+export const frameReady: unique symbol = Symbol("pants.frameReady");
+/** `host[recordReady](values)`: the values of one `Struct` or `NetStruct` record. */
+export const recordReady: unique symbol = Symbol("pants.recordReady");
+/** `host[inputOverflow](bytes, limit)`: buffered input was discarded; no frame completes within `limit`. */
+export const inputOverflow: unique symbol = Symbol("pants.inputOverflow");
+/** `host[framingFailed](error)`: a frame callback threw, or the framing core failed. */
+export const framingFailed: unique symbol = Symbol("pants.framingFailed");
+
+/** What a deframer delivers to: the channel. */
+export interface DeframerHost {
+  /** A frame: bytes (valid during the call only), text, or a `RegExpExecArray` in match mode. */
+  [frameReady](data: Uint8Array | string | RegExpExecArray): void;
+  /** The values of one record. */
+  [recordReady](values: StructValue[]): void;
+  /** Input over the limit was discarded: `bytes` buffered or declared, over `limit`. */
+  [inputOverflow](bytes: number, limit: number): void;
+  /** A frame callback threw (the error), or the framing core failed (its error). */
+  [framingFailed](error: unknown): void;
+}
+
+/** Whether partial frames carry over between inputs (`stream`) or each input is framed alone. */
+export type DeframerMode = "stream" | "message";
+
+const latin1 = new TextDecoder("latin1");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** A region grown past this by one large message is trimmed afterwards. */
+const TRIM_ABOVE = 16 * 1024;
+
+/** Cuts one channel's input into frames and hands them to its host. */
+export class Deframer {
+  readonly #host: DeframerHost;
+  readonly #core: FramingCore;
+  readonly #stream: boolean;
+  #value: ReadDelimiter = null;
+  #delimiter: Delimiter = parseDelimiter(null);
+  #ruleStale = false;
+  #encoding: FrameEncoding = null;
+  #decoder: TextDecoder | null = null;
+  #regexSearch = true;
+  #bufferSize = 64 * 1024;
+  /** Bumped by anything that must interrupt a batch of frames being delivered. */
+  #epoch = 0;
+  #held = false;
+  #region = 0;
+  /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
+  #frameNext = 0;
+  #frames = 0;
+
+  /**
+   * Creates the read path of one channel.
+   *
+   * @param host The channel frames go to.
+   * @param mode `stream` or `message`.
+   * @param core The framing core (the process-wide WebAssembly one by default).
+   */
+  constructor(host: DeframerHost, mode: DeframerMode, core: FramingCore = framingCore) {
+    this.#host = host;
+    this.#stream = mode === "stream";
+    this.#core = core;
+  }
+
+  // --- settings ------------------------------------------------------------
+
+  /** The value assigned to `readDelimiter`. */
+  get readDelimiter(): ReadDelimiter {
+    return this.#value;
+  }
+  /** Parses and applies a delimiter: the next frame is cut with it. */
+  set readDelimiter(value: ReadDelimiter) {
+    this.#delimiter = parseDelimiter(value);
+    this.#value = value;
+    this.#ruleStale = true;
+    this.#epoch++;
+  }
+
+  /** The parsed delimiter (for `writePacked`'s default format). */
+  get delimiter(): Delimiter {
+    return this.#delimiter;
+  }
+
+  /** `null`: frames are bytes; `"utf-8"`: frames are strings. */
+  get encoding(): FrameEncoding {
+    return this.#encoding;
+  }
+  set encoding(value: FrameEncoding) {
+    if (value !== null && value !== "utf-8") {
+      throw new TypeError(`Invalid encoding "${value}": use null (bytes) or "utf-8"`);
+    }
+    this.#encoding = value;
+    this.#epoch++;
+  }
+
+  /** RegExp delimiters: search mode (`true`) or match mode. */
+  get regexSearch(): boolean {
+    return this.#regexSearch;
+  }
+  set regexSearch(value: boolean) {
+    this.#regexSearch = Boolean(value);
+    this.#epoch++;
+  }
+
+  /** The most bytes buffered while waiting for one frame. */
+  get bufferSize(): number {
+    return this.#bufferSize;
+  }
+  set bufferSize(value: number) {
+    this.#bufferSize = checkBufferSize(value);
+  }
+
+  /**
+   * While held, nothing is delivered (a paused, upgrading or closing
+   * channel); input is still buffered. Holding interrupts a batch.
+   */
+  get held(): boolean {
+    return this.#held;
+  }
+  set held(value: boolean) {
+    if (value) this.#epoch++;
+    this.#held = value;
+  }
+
+  // --- figures -------------------------------------------------------------
+
+  /** Frames delivered so far. */
+  get framesDelivered(): number {
+    return this.#frames;
+  }
+
+  /** Bytes buffered and not yet consumed (a partial frame, or frames not yet delivered). */
+  get buffered(): number {
+    return this.#region === 0 ? 0 : this.#core.buffered(this.#region);
+  }
+
+  /** Bytes buffered after the frame being delivered: input no callback has seen yet. */
+  get unread(): number {
+    return this.#region === 0 ? 0 : this.#core.buffered(this.#region) - this.#frameNext;
+  }
+
+  // --- input ---------------------------------------------------------------
+
+  /**
+   * Stream mode: takes the bytes of one read and delivers every frame they
+   * complete. `chunk` may be reused by the caller once this returns.
+   *
+   * @param chunk The bytes read.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#delimiter.kind === "chunk" && this.#region === 0 && !this.#held) {
+      this.#deliverChunk(chunk);
+      return;
+    }
+    if (!this.#append(chunk)) return;
+    this.drain();
+  }
+
+  /**
+   * Message mode: frames one message on its own.
+   *
+   * @param data The message.
+   * @returns How many bytes at its end formed no complete frame (discarded).
+   */
+  message(data: Uint8Array): number {
+    if (this.#delimiter.kind === "chunk") {
+      this.#deliverChunk(data);
+      return 0;
+    }
+    if (!this.#append(data)) return 0;
+    const region = this.#region;
+    this.drain();
+    if (this.#region !== region) return 0; // closed by a callback
+    const core = this.#core;
+    const rest = core.buffered(region);
+    if (rest > 0) core.consume(region, rest);
+    this.#decoder?.decode(); // a message never continues the next one's text
+    if (data.length > TRIM_ABOVE) core.trim(region);
+    return rest;
+  }
+
+  /** Delivers the complete frames buffered, until held or out of frames. */
+  drain(): void {
+    const core = this.#core;
+    try {
+      while (this.#region !== 0 && !this.#held) {
+        const region = this.#region;
+        const buffered = core.buffered(region);
+        if (buffered === 0) return;
+        const delimiter = this.#delimiter;
+        if (delimiter.kind === "chunk") {
+          const base = core.base(region);
+          const view = core.bytes(region).subarray(base, base + buffered);
+          core.consume(region, buffered);
+          this.#frameNext = 0;
+          this.#deliverChunk(view);
+          continue;
+        }
+        const more = delimiter.kind === "regex"
+          ? this.#drainRegex(region, buffered, delimiter)
+          : this.#drainCore(region, delimiter);
+        if (!more) return;
+      }
+    } catch (error) {
+      // The core refused (memory exhausted, a rule it cannot hold): this
+      // channel's input is lost, the process and other channels are not.
+      this.#discard();
+      this.#host[framingFailed](error);
+    }
+  }
+
+  /** Drops buffered input and releases the region's spare capacity when it is empty. */
+  trim(): void {
+    if (this.#region !== 0 && this.#core.buffered(this.#region) === 0) {
+      this.#core.trim(this.#region);
+    }
+  }
+
+  /** Frees the region: the channel closed. Settings stay; input restarts empty. */
+  close(): void {
+    this.#epoch++;
+    if (this.#region !== 0) {
+      this.#core.close(this.#region);
+      this.#region = 0;
+    }
+    this.#frameNext = 0;
+    this.#ruleStale = true;
+  }
+
+  // --- delivery ------------------------------------------------------------
+
+  /** Appends to the region (opened on first use); false if the core refused. */
+  #append(chunk: Uint8Array): boolean {
+    try {
+      if (this.#region === 0) {
+        this.#region = this.#core.open();
+        this.#ruleStale = true;
+      }
+      this.#core.append(this.#region, chunk);
+      return true;
+    } catch (error) {
+      this.#discard();
+      this.#host[framingFailed](error);
+      return false;
+    }
+  }
+
+  #discard(): void {
+    if (this.#region !== 0) this.#core.consume(this.#region, this.#core.buffered(this.#region));
+    this.#frameNext = 0;
+  }
+
+  /** One scan's frames; true when the loop should scan again. */
+  #drainCore(region: number, delimiter: CoreDelimiter): boolean {
+    const core = this.#core;
+    if (this.#ruleStale) {
+      core.setRule(region, delimiter.rule);
+      this.#ruleStale = false;
+    }
+    const limit = delimiter.fixedSize > this.#bufferSize ? delimiter.fixedSize : this.#bufferSize;
+    const count = core.scan(region, limit);
+    if (count === SCAN_OVERFLOW) {
+      this.#overflow(core.overflowBytes, limit);
+      return false;
+    }
+    if (count === 0) return false;
+    // The batch runs until a callback changes what delivery depends on
+    // (delimiter, encoding, hold, close): one compare per frame.
+    const epoch = this.#epoch;
+    const host = this.#host;
+    const frames = core.frames;
+    const bytes = core.bytes(region);
+    const base = core.base(region);
+    let consumed = 0;
+    let i = 0;
+    if (delimiter.struct === null && delimiter.netStruct === null && this.#encoding === null) {
+      // A view made from the buffer costs less than subarray() (no species
+      // lookup). Callbacks never grow the core's memory (only appends do),
+      // so the buffer stays attached for the whole batch.
+      const buffer = bytes.buffer;
+      const offset = bytes.byteOffset + base;
+      while (i < count) {
+        const at = i++ * 3;
+        consumed = frames[at + 2]!;
+        this.#frameNext = consumed;
+        const start = frames[at]!;
+        try {
+          host[frameReady](new Uint8Array(buffer, offset + start, frames[at + 1]! - start));
+        } catch (error) {
+          host[framingFailed](error);
+        }
+        if (this.#epoch !== epoch) break;
+      }
+    } else {
+      while (i < count) {
+        const at = i++ * 3;
+        consumed = frames[at + 2]!;
+        this.#frameNext = consumed;
+        this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
+        if (this.#epoch !== epoch) break;
+      }
+    }
+    this.#frames += i;
+    if (this.#region !== region) return false;
+    core.consume(region, consumed);
+    this.#frameNext = 0;
+    return count === MAX_FRAMES_PER_SCAN || this.#epoch !== epoch;
+  }
+
+  #deliverFrame(delimiter: CoreDelimiter, bytes: Uint8Array, start: number, end: number): void {
+    const host = this.#host;
+    try {
+      if (delimiter.struct !== null) {
+        host[recordReady](delimiter.struct.unpackFrom(bytes, start));
+      } else if (delimiter.netStruct !== null) {
+        host[recordReady](delimiter.netStruct.unpack(bytes.subarray(start, end)));
+      } else if (this.#encoding === null) {
+        host[frameReady](bytes.subarray(start, end));
+      } else {
+        host[frameReady](this.#text(bytes.subarray(start, end), delimiter.fixedSize > 0));
+      }
+    } catch (error) {
+      host[framingFailed](error);
+    }
+  }
+
+  /** Delivers one chunk (the `null` delimiter). */
+  #deliverChunk(view: Uint8Array): void {
+    this.#frames++;
+    try {
+      this.#host[frameReady](this.#encoding === null ? view : this.#text(view, true));
+    } catch (error) {
+      this.#host[framingFailed](error);
+    }
+  }
+
+  /** Decodes a frame; `streaming` keeps a split character for the next one (stream mode only). */
+  #text(view: Uint8Array, streaming: boolean): string {
+    this.#decoder ??= new TextDecoder("utf-8");
+    return this.#decoder.decode(view, { stream: streaming && this.#stream });
+  }
+
+  /**
+   * Frames every regex match in the buffered input: the input is decoded
+   * once and searched on from each match's end, so a buffer full of matches
+   * costs linear time. Returns true when the loop should go on (a callback
+   * changed the delimiter or the encoding).
+   */
+  #drainRegex(region: number, buffered: number, delimiter: RegexDelimiter): boolean {
+    const core = this.#core;
+    const base = core.base(region);
+    let view = core.bytes(region).subarray(base, base + buffered);
+    const utf8 = this.#encoding !== null;
+    let text: string;
+    /** Where each code unit starts, when the input held invalid UTF-8. */
+    let offsets: Uint32Array | null = null;
+    if (utf8) {
+      // A stream keeps a character split across reads for the next read.
+      if (this.#stream) view = view.subarray(0, completeUtf8Length(view));
+      try {
+        text = strictUtf8.decode(view);
+      } catch {
+        ({ text, offsets } = decodeUtf8WithOffsets(view));
+      }
+    } else {
+      text = latin1.decode(view);
+    }
+    const search = this.#regexSearch;
+    const re = search ? delimiter.searchAll : delimiter.match;
+    const epoch = this.#epoch;
+    const host = this.#host;
+    let at = 0; // characters of `text` framed so far
+    let atByte = 0; // the same, in bytes
+    let frames = 0;
+    while (at < text.length) {
+      re.lastIndex = at;
+      const found = re.exec(text);
+      if (found === null || found[0].length === 0) break;
+      const end = found.index + found[0].length;
+      const startByte = !utf8
+        ? found.index
+        : offsets !== null
+        ? offsets[found.index]!
+        : atByte + utf8Length(text, at, found.index);
+      const endByte = !utf8
+        ? end
+        : offsets !== null
+        ? offsets[end]!
+        : startByte + utf8Length(text, found.index, end);
+      this.#frameNext = endByte;
+      frames++;
+      try {
+        if (!search) host[frameReady](found);
+        else if (utf8) host[frameReady](text.slice(at, found.index));
+        else host[frameReady](view.subarray(atByte, startByte));
+      } catch (error) {
+        host[framingFailed](error);
+      }
+      at = end;
+      atByte = endByte;
+      if (this.#epoch !== epoch) break;
+    }
+    this.#frames += frames;
+    if (this.#region !== region) return false;
+    this.#frameNext = 0;
+    if (atByte > 0) core.consume(region, atByte);
+    if (this.#stream && frames === 0 && buffered >= this.#bufferSize) {
+      this.#overflow(buffered, this.#bufferSize);
+    }
+    return frames > 0 && this.#epoch !== epoch;
+  }
+
+  #overflow(bytes: number, limit: number): void {
+    this.#discard();
+    try {
+      this.#host[inputOverflow](bytes, limit);
+    } catch (error) {
+      this.#host[framingFailed](error);
+    }
+  }
+}
