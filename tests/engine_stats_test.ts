@@ -1,8 +1,6 @@
 /** engine.stats() counters and engine.stopOnSignals(). */
-import { ok, strictEqual } from "node:assert/strict";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
-import { Engine } from "../engine/engine.ts";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { Engine, ManualClock, Server, Stream } from "../mod.ts";
 import { connectTo, listening, readExactly, until, utf8, withEngine } from "./_helpers.ts";
 import { freePort, runDeno, waitForPort } from "./_subprocess.ts";
 
@@ -64,10 +62,35 @@ Deno.test("Engine.stopOnSignals stops a server gracefully on SIGTERM", async () 
   ok(server.stdout.includes("stopped with 0 channels"), server.stdout);
 });
 
-Deno.test("Engine.stopOnSignals does not keep a finished engine's process alive", async () => {
-  const engine = new Engine();
-  const remove = engine.stopOnSignals();
-  engine.defer(1, () => {});
-  await engine.start();
-  remove();
+Deno.test("Engine.stopOnSignals removes its signal listeners when the engine finishes", async () => {
+  // The listeners are watched directly: whether one keeps a process alive
+  // depends on the Deno version (Deno 2.9's do not), so a subprocess that
+  // exits would prove nothing.
+  const listeners: [Deno.Signal, () => void][] = [];
+  const { addSignalListener, removeSignalListener } = Deno;
+  Deno.addSignalListener = (signal, handler) => {
+    listeners.push([signal, handler]);
+    addSignalListener(signal, handler);
+  };
+  Deno.removeSignalListener = (signal, handler) => {
+    const i = listeners.findIndex(([s, h]) => s === signal && h === handler);
+    if (i >= 0) listeners.splice(i, 1);
+    removeSignalListener(signal, handler);
+  };
+  try {
+    const clock = new ManualClock();
+    const engine = new Engine({ clock });
+    engine.stopOnSignals();
+    engine.defer(1, () => {});
+    const started = engine.start();
+    await until(() => clock.pendingTimers > 0, "the engine's first iteration");
+    deepStrictEqual(listeners.map(([signal]) => signal), ["SIGINT", "SIGTERM"]);
+    clock.advance(1);
+    await started;
+    deepStrictEqual(listeners, [], "listeners left after the engine finished");
+  } finally {
+    Deno.addSignalListener = addSignalListener;
+    Deno.removeSignalListener = removeSignalListener;
+    for (const [signal, handler] of listeners) removeSignalListener(signal, handler);
+  }
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
-import { Engine, engine as defaultEngine, type EngineChannel } from "../engine/engine.ts";
-import { ManualClock } from "../engine/clock.ts";
-import type { Timer } from "../engine/timer.ts";
+import {
+  Engine,
+  engine as defaultEngine,
+  type EngineChannel,
+  ManualClock,
+  type Timer,
+} from "../mod.ts";
 import { until } from "./_helpers.ts";
 
 /** A manual-clock engine whose timer errors are rethrown into the test. */
@@ -393,10 +397,19 @@ Deno.test("Engine.start resolves at once with nothing to do", async () => {
 });
 
 Deno.test("Engine.start resolves when cancelling leaves no work", async () => {
-  const engine = new Engine();
+  const { engine, clock } = manualEngine();
   const timer = engine.defer(60_000, () => {});
   engine.defer(1, () => timer.cancel());
-  await engine.start(); // must not wait a minute for the cancelled timer
+  let resolvedAt: number | null = null;
+  const started = engine.start().then(() => resolvedAt = clock.now());
+  await until(() => clock.pendingTimers > 0, "the host timer to be armed");
+  assert.equal(resolvedAt, null, "resolved before the cancelling timer ran");
+  clock.advance(1);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // start()'s promise settles
+  // Not a minute later: as soon as the cancelling timer ran, at 1 ms.
+  assert.equal(resolvedAt, 1, "start() waited for the cancelled timer");
+  assert.equal(clock.pendingTimers, 0, "a host timer is left armed for the cancelled timer");
+  await started;
 });
 
 Deno.test("Engine.start keeps running while a channel is attached", async () => {
