@@ -6,11 +6,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import type { AddressInput } from "../transport/address.ts";
-import { ChannelClosedError } from "../channels/errors.ts";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
-import type { Engine } from "../engine/engine.ts";
+import { type AddressInput, ChannelClosedError, type Engine, Server, Stream } from "../mod.ts";
 import {
   listening,
   prng,

@@ -1,13 +1,12 @@
 /**
  * Shared test helpers: engines that start and stop around a test, waiting
- * for conditions, raw socket peers, and memory-attached streams.
+ * for conditions, and raw socket peers. Streams under test without sockets
+ * use the public harness, `testing.ts` (`attach`, `accept`, `TestEngine`).
  *
  * @module
  */
 
-import { Engine } from "../engine/engine.ts";
-import type { Server } from "../channels/server.ts";
-import type { Stream } from "../channels/stream.ts";
+import { Engine, type Server, type Stream } from "../mod.ts";
 import { adopt, begin } from "../channels/_symbols.ts";
 import { type MemoryTransport, memoryTransportPair } from "../transport/_memory_transport.ts";
 
@@ -92,7 +91,12 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Attaches a stream to an in-memory connection; returns the peer's end. */
+/**
+ * Attaches a stream to an in-memory connection; returns the peer's end.
+ *
+ * @deprecated Use `attach()` and `TestEngine` from `testing.ts`. Kept only
+ * for `stream_framing_test.ts`, its last user; delete it with that use.
+ */
 export function attachMemory(stream: Stream): MemoryTransport {
   const [local, peer] = memoryTransportPair();
   stream[adopt](local, null);

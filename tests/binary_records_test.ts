@@ -1,6 +1,6 @@
 /** examples/binary_records.ts, run as a real program and spoken to by Deno and Python clients. */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { NetStruct } from "../framing/net_struct.ts";
+import { NetStruct } from "../mod.ts";
 import { freePort, python, runDeno, waitForPort } from "./_subprocess.ts";
 import { concat, readExactly, text } from "./_helpers.ts";
 

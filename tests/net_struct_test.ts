@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { NetStruct } from "../framing/net_struct.ts";
-import { Struct, type StructValue } from "../framing/struct.ts";
+import { NetStruct, Struct, type StructValue } from "../mod.ts";
 
 const text = new TextEncoder();
 

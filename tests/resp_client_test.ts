@@ -3,7 +3,7 @@
  * not installed: `apt-get install -y redis-server`).
  */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import type { Engine } from "../engine/engine.ts";
+import type { Engine } from "../mod.ts";
 import { RespClient, RespError } from "../examples/resp_client.ts";
 import { withEngine } from "./_helpers.ts";
 import { explainSkip, installed, withDaemon } from "./_daemons.ts";

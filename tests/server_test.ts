@@ -1,7 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { ListenError, type StreamConnectError } from "../transport/errors.ts";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
+import { ListenError, Server, Stream, type StreamConnectError } from "../mod.ts";
 import {
   connectTo,
   listening,

@@ -4,24 +4,16 @@
  * length prefix closes only its own stream.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
-import type { StreamBufferOverflow } from "../channels/errors.ts";
-import type { Engine } from "../engine/engine.ts";
-import { NetStruct } from "../framing/net_struct.ts";
-import { Struct } from "../framing/struct.ts";
-import type { ReadDelimiter } from "../framing/read_delimiter.ts";
-import type { MemoryTransport } from "../transport/_memory_transport.ts";
 import {
-  attachMemory,
-  concat,
-  connectTo,
-  listening,
-  readExactly,
-  text,
-  until,
-  withEngine,
-} from "./_helpers.ts";
+  NetStruct,
+  type ReadDelimiter,
+  Server,
+  Stream,
+  type StreamBufferOverflow,
+  Struct,
+} from "../mod.ts";
+import { attach, type Peer, TestEngine } from "../testing.ts";
+import { concat, connectTo, listening, readExactly, text, until, withEngine } from "./_helpers.ts";
 
 /** Records every `onRead` call's arguments, copying byte fields. */
 class Recorder extends Stream {
@@ -43,22 +35,15 @@ class Recorder extends Stream {
   }
 }
 
-/** Runs a memory-attached Recorder; `body` feeds it through the peer. */
+/** Runs a Recorder attached to an in-memory peer; `body` feeds it through the peer. */
 async function withRecorder(
   setup: (stream: Recorder) => void,
-  body: (stream: Recorder, peer: MemoryTransport, engine: Engine) => Promise<void>,
+  body: (stream: Recorder, peer: Peer<Recorder>) => Promise<void>,
 ): Promise<void> {
-  await withEngine(async (engine) => {
-    const stream = new Recorder({ engine });
-    stream.setup = setup;
-    const peer = attachMemory(stream);
-    try {
-      await body(stream, peer, engine);
-    } finally {
-      stream.close({ flush: false });
-      peer.close();
-    }
-  });
+  await using engine = new TestEngine();
+  const stream = new Recorder({ engine });
+  stream.setup = setup;
+  await body(stream, attach(stream));
 }
 
 /** Feeds `input` split in two at every position; checks the calls. */
@@ -69,24 +54,11 @@ async function everySplit(
 ): Promise<void> {
   for (let split = 0; split <= input.length; split++) {
     await withRecorder((stream) => (stream.readDelimiter = delimiter), async (stream, peer) => {
-      await peer.write(input.subarray(0, split));
-      await peer.write(input.subarray(split));
-      await until(() => stream.calls.length >= expected.length || stream.closed, "records");
+      await peer.send(input.subarray(0, split));
+      await peer.send(input.subarray(split));
       deepStrictEqual(stream.calls, expected, `split at ${split}`);
     });
   }
-}
-
-/** Collects everything the peer receives until `n` bytes arrived. */
-async function readFromPeer(peer: MemoryTransport, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const read = await peer.read(out.subarray(got));
-    if (read === null) throw new Error(`EOF after ${got} of ${n} bytes`);
-    got += read;
-  }
-  return out;
 }
 
 const header = new Struct("!IHb");
@@ -114,10 +86,10 @@ Deno.test("Stream raises the buffer cap to a Struct larger than bufferSize", asy
     stream.bufferSize = 16;
     stream.readDelimiter = big;
   }, async (stream, peer) => {
-    await peer.write(bytes.subarray(0, 30));
-    await peer.write(bytes.subarray(30));
-    await until(() => stream.calls.length === 1 || stream.closed, "the record");
+    await peer.send(bytes.subarray(0, 30));
+    await peer.send(bytes.subarray(30));
     strictEqual(stream.overflows.length, 0);
+    strictEqual(stream.calls.length, 1);
     strictEqual(stream.calls[0]![0], 9);
     strictEqual(stream.calls[0]![1], "x".repeat(60));
   });
@@ -126,15 +98,14 @@ Deno.test("Stream raises the buffer cap to a Struct larger than bufferSize", asy
 Deno.test("Stream.writePacked packs with the current Struct delimiter", async () => {
   await withRecorder((stream) => (stream.readDelimiter = header), async (stream, peer) => {
     ok(stream.writePacked(1, 2, -3));
-    deepStrictEqual(header.unpack(await readFromPeer(peer, header.size)), [1, 2, -3]);
+    deepStrictEqual(header.unpack(await peer.receivedBytes()), [1, 2, -3]);
   });
 });
 
 Deno.test("Stream.writePacked packs with the current NetStruct delimiter", async () => {
   await withRecorder((stream) => (stream.readDelimiter = message), async (stream, peer) => {
     stream.writePacked(5, "abc", 9);
-    const bytes = await readFromPeer(peer, message.minimumSize + 3);
-    const [type, payload, trailer] = message.unpack(bytes);
+    const [type, payload, trailer] = message.unpack(await peer.receivedBytes());
     deepStrictEqual([type, text(payload as Uint8Array), trailer], [5, "abc", 9]);
   });
 });
@@ -142,7 +113,7 @@ Deno.test("Stream.writePacked packs with the current NetStruct delimiter", async
 Deno.test("Stream.writePacked packs with { format } given last", async () => {
   await withRecorder(() => {}, async (stream, peer) => {
     stream.writePacked(0x0102, 0x03, { format: "!HB" });
-    deepStrictEqual([...await readFromPeer(peer, 3)], [1, 2, 3]);
+    deepStrictEqual([...await peer.receivedBytes()], [1, 2, 3]);
   });
 });
 
@@ -160,7 +131,7 @@ Deno.test("Stream.writePacked throws a RangeError for out-of-range values, queui
     throws(() => stream.writePacked(256, { format: "!B" }), RangeError);
     strictEqual(stream.writeQueueSize, 0);
     stream.writePacked(4, 5, 6);
-    deepStrictEqual(header.unpack(await readFromPeer(peer, header.size)), [4, 5, 6]);
+    deepStrictEqual(header.unpack(await peer.receivedBytes()), [4, 5, 6]);
   });
 });
 
@@ -168,8 +139,8 @@ Deno.test("Stream closes at once on a hostile NetStruct length prefix", async ()
   const prefixed = new NetStruct("!I$");
   await withRecorder((stream) => (stream.readDelimiter = prefixed), async (stream, peer) => {
     // Declares 4 GiB - 1 bytes, and sends only the first few.
-    await peer.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
-    await until(() => stream.closed, "the stream to close");
+    await peer.send(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    ok(stream.closed);
     strictEqual(stream.overflows.length, 1);
     strictEqual(stream.overflows[0]!.bytes, 4 + 0xffffffff);
     strictEqual(stream.overflows[0]!.limit, stream.bufferSize);
@@ -297,14 +268,8 @@ Deno.test("Stream with a NetStruct delimiter frames replies over TCP split at ev
 });
 
 Deno.test("Stream.writePacked takes a NetStruct format given last", async () => {
-  await withEngine(async (engine) => {
-    const stream = new Stream({ engine });
-    const peer = attachMemory(stream);
-    stream.writePacked(1, "abc", { format: "!BH$" });
-    const got = new Uint8Array(16);
-    const n = await peer.read(got);
-    deepStrictEqual([...got.subarray(0, n!)], [1, 0, 3, 0x61, 0x62, 0x63]);
-    stream.close({ flush: false });
-    peer.close();
-  });
+  await using engine = new TestEngine();
+  const peer = attach(new Stream({ engine }));
+  peer.stream.writePacked(1, "abc", { format: "!BH$" });
+  deepStrictEqual([...await peer.receivedBytes()], [1, 0, 3, 0x61, 0x62, 0x63]);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Struct, type StructInput, type StructValue } from "../framing/struct.ts";
+import { Struct, type StructInput, type StructValue } from "../mod.ts";
 import vectors from "./data/struct_vectors.json" with { type: "json" };
 
 // ---- Vectors from Python's struct module (tests/data/make_struct_vectors.py) ----

@@ -3,9 +3,7 @@
  * in-memory peers, shown on the chat server of `examples/chat.ts`.
  */
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { Engine } from "../engine/engine.ts";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
+import { Engine, Server, Stream } from "../mod.ts";
 import { accept, attach, connectStreams, TestEngine } from "../testing.ts";
 import { Chat } from "../examples/chat.ts";
 

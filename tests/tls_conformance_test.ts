@@ -7,8 +7,7 @@
 import { conformanceSuite } from "./_conformance.ts";
 import { testCerts } from "./_certs.ts";
 import { readExactly, text, utf8 } from "./_helpers.ts";
-import type { StreamClass } from "../channels/server.ts";
-import type { Stream } from "../channels/stream.ts";
+import type { Stream, StreamClass } from "../mod.ts";
 
 const { trusted } = await testCerts();
 

@@ -4,11 +4,7 @@
  * handshakes; the secure chat example.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { StartTlsError } from "../channels/errors.ts";
-import { TlsHandshakeError } from "../transport/errors.ts";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
-import type { Engine } from "../engine/engine.ts";
+import { type Engine, Server, StartTlsError, Stream, TlsHandshakeError } from "../mod.ts";
 import { type CertPair, testCerts } from "./_certs.ts";
 import {
   concat,

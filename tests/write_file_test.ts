@@ -4,9 +4,7 @@
  * stays usable.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { WriteFileError } from "../channels/errors.ts";
-import { Server } from "../channels/server.ts";
-import { Stream } from "../channels/stream.ts";
+import { Server, Stream, WriteFileError } from "../mod.ts";
 import { testCerts } from "./_certs.ts";
 import {
   concat,
