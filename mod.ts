@@ -41,7 +41,11 @@ export type { ListenOptions } from "./transport/listen_options.ts";
 export type { TlsClientOptions, TlsServerOptions } from "./transport/tls_options.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
 export { FramedChannel } from "./channels/framed_channel.ts";
-export { BufferedChannel, type StreamPhase } from "./channels/buffered_channel.ts";
+export {
+  BufferedChannel,
+  type StreamPhase,
+  type StreamServer,
+} from "./channels/buffered_channel.ts";
 export {
   ChannelClosedError,
   StartTlsError,
@@ -63,7 +67,8 @@ export {
   type StreamClass,
 } from "./channels/server.ts";
 export { Datagram, type DatagramAddress, type DatagramEncoding } from "./channels/datagram.ts";
-export { Struct, type StructInput, type StructValue } from "./framing/struct.ts";
+export { Struct } from "./framing/struct.ts";
+export { type StructInput, type StructValue } from "./framing/struct_value.ts";
 export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
 export type { FrameRule, RecordStep } from "./framing/frame_rule.ts";
 export type { FrameEncoding, ReadDelimiter } from "./framing/read_delimiter.ts";

@@ -10,11 +10,11 @@
 
 import { Struct } from "../framing/struct.ts";
 import type { Transport } from "../transport/_socket.ts";
-import type { ChannelOptions } from "./channel.ts";
+import type { Channel, ChannelOptions } from "./channel.ts";
 import { reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
-import { deframer, phase, writer } from "./_symbols.ts";
+import { deframer, type forget, phase, writer } from "./_symbols.ts";
 import { writeFileJob } from "./_write_file.ts";
 import { packFormat } from "./_write_packed.ts";
 import { sendDrained, sendFailed, sendTarget, sent, Writer } from "./_writer.ts";
@@ -37,6 +37,31 @@ import type {
  * ```
  */
 export type StreamPhase = "idle" | "connecting" | "connected" | "closing" | "closed";
+
+/**
+ * What a stream knows of the `Server` that accepted it (`stream.server`).
+ *
+ * @example Counting the server's streams
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Greeter extends Stream {
+ *   override onConnect(): void {
+ *     this.write(`you are one of ${this.server?.channels.size ?? 1}\n`);
+ *   }
+ * }
+ * ```
+ */
+export interface StreamServer extends Channel {
+  /** The server's open streams by id. */
+  readonly channels: ReadonlyMap<number, BufferedChannel>;
+  /**
+   * A closed stream leaves its server.
+   *
+   * @ignore
+   */
+  [forget](stream: BufferedChannel): void;
+}
 
 const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
 const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";

@@ -8,7 +8,7 @@
 import { statistics } from "../engine/stats.ts";
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
 import type { FrameEncoding } from "../framing/read_delimiter.ts";
-import type { StructValue } from "../framing/struct.ts";
+import type { StructValue } from "../framing/struct_value.ts";
 import { type AddressInput, resolveAddress } from "../transport/address.ts";
 import { type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
 import { FramedChannel } from "./framed_channel.ts";

@@ -15,7 +15,7 @@ import {
   recordReady,
 } from "../framing/_deframer.ts";
 import type { FrameEncoding, ReadDelimiter } from "../framing/read_delimiter.ts";
-import type { StructValue } from "../framing/struct.ts";
+import type { StructValue } from "../framing/struct_value.ts";
 import { Channel, type ChannelOptions, reportError } from "./channel.ts";
 import { deframer } from "./_symbols.ts";
 

@@ -10,7 +10,7 @@
 
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
 import type { FrameEncoding } from "../framing/read_delimiter.ts";
-import type { StructValue } from "../framing/struct.ts";
+import type { StructValue } from "../framing/struct_value.ts";
 import { normalizeAddr, resolveAddress } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
 import { connectStream, type Transport } from "../transport/_socket.ts";
@@ -20,14 +20,13 @@ import type { TlsClientOptions } from "../transport/tls_options.ts";
 import { statistics } from "../engine/stats.ts";
 import type { ChannelOptions, CloseOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
-import { BufferedChannel, type StreamPhase } from "./buffered_channel.ts";
+import { BufferedChannel, type StreamPhase, type StreamServer } from "./buffered_channel.ts";
 import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
 import { StreamBufferOverflow } from "./errors.ts";
 import { checkStartTls, handshakeWithin, type StartTlsOptions, upgrade } from "./_stream_tls.ts";
 import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, forget, phase, writer } from "./_symbols.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
-import type { Server } from "./server.ts";
 
 export type { StreamTimeout };
 
@@ -72,7 +71,7 @@ export class Stream extends BufferedChannel {
   readonly kind = "stream" as const;
   #state: State = "idle";
   #transport: Transport | null = null;
-  #server: Server | null = null;
+  #server: StreamServer | null = null;
   #remote: Deno.Addr | null = null;
   #local: Deno.Addr | null = null;
   readonly #reader: Reader = new Reader(this);
@@ -140,7 +139,7 @@ export class Stream extends BufferedChannel {
   }
 
   /** The server that accepted this stream, or `null` for a client stream. */
-  get server(): Server | null {
+  get server(): StreamServer | null {
     return this.#server;
   }
 
@@ -350,7 +349,7 @@ export class Stream extends BufferedChannel {
    *
    * @ignore
    */
-  [adopt](transport: Transport, server: Server | null): void {
+  [adopt](transport: Transport, server: StreamServer | null): void {
     this.#server = server;
     this.#state = "connecting";
     this.engine.attach(this);

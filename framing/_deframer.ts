@@ -36,7 +36,7 @@ import {
   type RegexDelimiter,
 } from "./read_delimiter.ts";
 import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
-import type { StructValue } from "./struct.ts";
+import type { StructValue } from "./struct_value.ts";
 
 /** `host[frameReady](data)`: a frame (a view valid during the call), its text, or a RegExp match. */
 export const frameReady: unique symbol = Symbol("pants.frameReady");

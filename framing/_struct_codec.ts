@@ -10,6 +10,7 @@
  */
 
 import { fromHalfBits, toHalfBits } from "./_half_float.ts";
+import { describe } from "./_describe.ts";
 import {
   BOOL,
   BYTES,
@@ -27,7 +28,7 @@ import {
   UINT64,
   UINT8,
 } from "./_struct_format.ts";
-import type { StructInput, StructValue } from "./struct.ts";
+import type { StructInput, StructValue } from "./struct_value.ts";
 
 const scratch = new Uint8Array(8);
 const scratchView = new DataView(scratch.buffer);
@@ -148,24 +149,6 @@ export function readValue(
 /** Names an argument in error messages. */
 export function argName(label: string, code: string, index: number): string {
   return `${label} argument ${index} ("${code}")`;
-}
-
-/** A short, quoted description of a value for error messages. */
-export function describe(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
-    case "bigint":
-      return `${value}n`;
-    case "object":
-      if (value === null) return "null";
-      if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
-      return value.constructor?.name ?? "object";
-    case "function":
-      return "a function";
-    default:
-      return String(value);
-  }
 }
 
 /**

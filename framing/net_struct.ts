@@ -5,17 +5,10 @@
  */
 
 import { type FrameRule, MAX_RECORD_STEPS, type RecordStep } from "./frame_rule.ts";
-import {
-  argName,
-  describe,
-  readLength,
-  readValue,
-  toBytes,
-  writeInt,
-  writeValue,
-} from "./_struct_codec.ts";
+import { argName, readLength, readValue, toBytes, writeInt, writeValue } from "./_struct_codec.ts";
+import { describe } from "./_describe.ts";
 import { type FieldOp, parseFormat, PREFIXED } from "./_struct_format.ts";
-import type { StructInput, StructValue } from "./struct.ts";
+import type { StructInput, StructValue } from "./struct_value.ts";
 
 /**
  * One record read by `NetStruct.unpackFrom`.

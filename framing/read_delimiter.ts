@@ -6,6 +6,7 @@
  */
 
 import type { FrameRule } from "./frame_rule.ts";
+import { describe } from "./_describe.ts";
 import { NetStruct } from "./net_struct.ts";
 import { Struct } from "./struct.ts";
 
@@ -73,12 +74,6 @@ export interface RegexDelimiter {
 
 const CHUNK: Delimiter = { kind: "chunk" };
 const encoder = new TextEncoder();
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  return Object.prototype.toString.call(value);
-}
 
 function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
   if (delimiter.length === 0) {

@@ -5,37 +5,10 @@
  */
 
 import type { FrameRule } from "./frame_rule.ts";
-import { describe, readValue, writeValue } from "./_struct_codec.ts";
+import type { StructInput, StructValue } from "./struct_value.ts";
+import { readValue, writeValue } from "./_struct_codec.ts";
+import { describe } from "./_describe.ts";
 import { type FieldOp, parseFormat } from "./_struct_format.ts";
-
-/**
- * A value unpacked from a record: `number` for integers up to 32 bits and
- * floats, `bigint` for 64-bit integers, `boolean` for `?`, and `Uint8Array`
- * for `c`, `s` and `p` (a view into the unpacked bytes).
- *
- * @example Usage
- * ```ts
- * import { Struct, type StructValue } from "@pants/pants";
- *
- * const [id, flag]: StructValue[] = new Struct("!H?").unpack(new Uint8Array([0, 7, 1]));
- * ```
- */
-export type StructValue = number | bigint | boolean | Uint8Array;
-
-/**
- * A value to pack: integers as `number` or `bigint`, floats as `number`,
- * `?` as `boolean` (or a number, 0 being false), byte strings (`c`, `s`, `p`)
- * as `Uint8Array` or `string` (encoded as UTF-8).
- *
- * @example Usage
- * ```ts
- * import { Struct, type StructInput } from "@pants/pants";
- *
- * const values: StructInput[] = [1, 2n, true, "name"];
- * const bytes = new Struct("!Bq?4s").pack(...values);
- * ```
- */
-export type StructInput = number | bigint | boolean | Uint8Array | string;
 
 /**
  * Packs and unpacks fixed-size binary records described by a Python `struct`

@@ -7,8 +7,6 @@
  */
 
 import { Engine, type Server, type Stream } from "../mod.ts";
-import { adopt, begin } from "../channels/_symbols.ts";
-import { type MemoryTransport, memoryTransportPair } from "../transport/_memory_transport.ts";
 
 /** Waits until `condition()` is true, polling; fails after `timeoutMs`. */
 export async function until(
@@ -89,19 +87,6 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
-}
-
-/**
- * Attaches a stream to an in-memory connection; returns the peer's end.
- *
- * @deprecated Use `attach()` and `TestEngine` from `testing.ts`. Kept only
- * for `stream_framing_test.ts`, its last user; delete it with that use.
- */
-export function attachMemory(stream: Stream): MemoryTransport {
-  const [local, peer] = memoryTransportPair();
-  stream[adopt](local, null);
-  stream[begin]();
-  return peer;
 }
 
 /** A deterministic PRNG (mulberry32). */

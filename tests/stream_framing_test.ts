@@ -3,10 +3,9 @@
  * each write arrives as exactly one read: every split position is covered.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { Stream } from "../channels/stream.ts";
-import type { StreamBufferOverflow } from "../channels/errors.ts";
-import type { ReadDelimiter } from "../framing/read_delimiter.ts";
-import { attachMemory, text, until, utf8, withEngine } from "./_helpers.ts";
+import { type ReadDelimiter, Stream, type StreamBufferOverflow } from "../mod.ts";
+import { attach, TestEngine } from "../testing.ts";
+import { text, utf8 } from "./_helpers.ts";
 
 type Setup = (stream: Recorder) => void;
 
@@ -40,19 +39,14 @@ async function framesOf(
   expectedFrames: number,
   onFrame?: (stream: Recorder, frame: unknown) => void,
 ): Promise<unknown[]> {
-  let frames: unknown[] = [];
-  await withEngine(async (engine) => {
-    const stream = new Recorder({ engine });
-    stream.setup = setup;
-    if (onFrame) stream.onFrame = onFrame;
-    const peer = attachMemory(stream);
-    for (const chunk of chunks) await peer.write(chunk);
-    await until(() => stream.frames.length >= expectedFrames || stream.closed, "frames");
-    frames = stream.frames;
-    stream.close({ flush: false });
-    peer.close();
-  });
-  return frames;
+  await using engine = new TestEngine();
+  const stream = new Recorder({ engine });
+  stream.setup = setup;
+  if (onFrame) stream.onFrame = onFrame;
+  const peer = attach(stream);
+  for (const chunk of chunks) await peer.send(chunk);
+  ok(stream.frames.length >= expectedFrames || stream.closed, "the frames arrived");
+  return stream.frames;
 }
 
 async function everySplit(
@@ -156,21 +150,18 @@ Deno.test("Stream with utf-8 encoding and a RegExp consumes whole characters", a
 });
 
 Deno.test("Stream reports overflow when no frame completes within bufferSize", async () => {
-  let overflows: StreamBufferOverflow[] = [];
-  await withEngine(async (engine) => {
-    const stream = new Recorder({ engine });
-    stream.setup = (s) => {
-      s.readDelimiter = "\n";
-      s.bufferSize = 16;
-    };
-    const peer = attachMemory(stream);
-    await peer.write(utf8("short\n"));
-    await peer.write(new Uint8Array(40).fill(0x61));
-    await until(() => stream.closed, "the stream to close");
-    overflows = stream.overflows;
-    deepStrictEqual(stream.frames, ["short"]);
-    peer.close();
-  });
+  await using engine = new TestEngine();
+  const stream = new Recorder({ engine });
+  stream.setup = (s) => {
+    s.readDelimiter = "\n";
+    s.bufferSize = 16;
+  };
+  const peer = attach(stream);
+  await peer.send(utf8("short\n"));
+  await peer.send(new Uint8Array(40).fill(0x61));
+  ok(stream.closed, "the stream closed");
+  const overflows = stream.overflows;
+  deepStrictEqual(stream.frames, ["short"]);
   strictEqual(overflows.length, 1);
   strictEqual(overflows[0]!.limit, 16);
   ok(overflows[0]!.bytes >= 16);
@@ -199,4 +190,43 @@ Deno.test("Stream.readDelimiter throws a TypeError for invalid values", () => {
 Deno.test("Stream.bufferSize throws a RangeError for non-positive values", () => {
   const stream = new Stream();
   throws(() => (stream.bufferSize = 0), RangeError);
+});
+
+Deno.test("Stream applies a regexSearch change made inside onRead to the rest of the buffer", async () => {
+  const frames = await framesOf(
+    (stream) => {
+      stream.readDelimiter = /(\d+);/;
+      stream.encoding = "utf-8";
+    },
+    [utf8("x1;2;3;")],
+    3,
+    (stream, frame) => {
+      if (frame === "x") stream.regexSearch = false;
+    },
+  );
+  strictEqual(frames[0], "x");
+  deepStrictEqual([...(frames[1] as RegExpExecArray)], ["2;", "2"]);
+  deepStrictEqual([...(frames[2] as RegExpExecArray)], ["3;", "3"]);
+});
+
+Deno.test("Stream delivers no frame after close() inside onRead and still sends the reply", async () => {
+  await using engine = new TestEngine();
+  const seen: string[] = [];
+  class Quit extends Stream {
+    override onConnect(): void {
+      this.readDelimiter = "\n";
+      this.encoding = "utf-8";
+    }
+    override onRead(line: string): void {
+      seen.push(line);
+      if (line === "a") {
+        this.write("bye\n");
+        this.close();
+      }
+    }
+  }
+  const peer = attach(new Quit({ engine }));
+  await peer.send("a\nb\nc\n");
+  deepStrictEqual(seen, ["a"]);
+  strictEqual(await peer.received(), "bye\n");
 });

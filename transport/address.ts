@@ -4,6 +4,8 @@
  * @module
  */
 
+import { describe } from "../framing/_describe.ts";
+
 import { isIP } from "node:net";
 
 /**
@@ -33,14 +35,6 @@ export type AddressInput =
 export type ResolvedAddress =
   | { readonly transport: "tcp"; readonly hostname: string | undefined; readonly port: number }
   | { readonly transport: "unix"; readonly path: string };
-
-function describe(value: unknown): string {
-  try {
-    return typeof value === "string" ? `"${value}"` : JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 function checkPort(port: unknown, input: unknown): number {
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
