@@ -62,10 +62,24 @@ export interface DeframerHost {
 /** Whether partial frames carry over between inputs (`stream`) or each input is framed alone. */
 export type DeframerMode = "stream" | "message";
 
-const latin1 = new TextDecoder("latin1");
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// A leading U+FEFF is text like any other: decoders must not swallow it
+// (that would also shift every byte offset after it).
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** A region grown past this by one large message is trimmed afterwards. */
 const TRIM_ABOVE = 16 * 1024;
+
+/**
+ * One character per byte (U+0000 to U+00FF), so regex offsets are byte
+ * offsets. `TextDecoder("latin1")` is windows-1252 and maps 0x80-0x9F
+ * elsewhere, so it cannot serve.
+ */
+function bytesAsText(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += 8192) {
+    text += String.fromCharCode.apply(null, bytes.subarray(at, at + 8192) as unknown as number[]);
+  }
+  return text;
+}
 
 /** Cuts one channel's input into frames and hands them to its host. */
 export class Deframer {
@@ -150,7 +164,8 @@ export class Deframer {
 
   /**
    * While held, nothing is delivered (a paused, upgrading or closing
-   * channel); input is still buffered. Holding interrupts a batch.
+   * channel); input is still buffered. Holding interrupts a batch. In
+   * message mode the channel feeds no message while held.
    */
   get held(): boolean {
     return this.#held;
@@ -236,7 +251,7 @@ export class Deframer {
         }
         const more = delimiter.kind === "regex"
           ? this.#drainRegex(region, buffered, delimiter)
-          : this.#drainCore(region, delimiter);
+          : this.#drainCore(region, buffered, delimiter);
         if (!more) return;
       }
     } catch (error) {
@@ -289,7 +304,7 @@ export class Deframer {
   }
 
   /** One scan's frames; true when the loop should scan again. */
-  #drainCore(region: number, delimiter: CoreDelimiter): boolean {
+  #drainCore(region: number, buffered: number, delimiter: CoreDelimiter): boolean {
     const core = this.#core;
     if (this.#ruleStale) {
       core.setRule(region, delimiter.rule);
@@ -342,7 +357,12 @@ export class Deframer {
     if (this.#region !== region) return false;
     core.consume(region, consumed);
     this.#frameNext = 0;
-    return count === MAX_FRAMES_PER_SCAN || this.#epoch !== epoch;
+    if (count === MAX_FRAMES_PER_SCAN || this.#epoch !== epoch) return true;
+    // What follows the last frame may already be an overflow (a length
+    // prefix declaring too much, or a delimiter missing for `limit` bytes):
+    // scan again only then, so a plain read costs one scan.
+    const rest = buffered - consumed;
+    return rest > 0 && (delimiter.rule.kind === "record" || rest >= limit);
   }
 
   #deliverFrame(delimiter: CoreDelimiter, bytes: Uint8Array, start: number, end: number): void {
@@ -374,7 +394,7 @@ export class Deframer {
 
   /** Decodes a frame; `streaming` keeps a split character for the next one (stream mode only). */
   #text(view: Uint8Array, streaming: boolean): string {
-    this.#decoder ??= new TextDecoder("utf-8");
+    this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
     return this.#decoder.decode(view, { stream: streaming && this.#stream });
   }
 
@@ -401,7 +421,7 @@ export class Deframer {
         ({ text, offsets } = decodeUtf8WithOffsets(view));
       }
     } else {
-      text = latin1.decode(view);
+      text = bytesAsText(view);
     }
     const search = this.#regexSearch;
     const re = search ? delimiter.searchAll : delimiter.match;
