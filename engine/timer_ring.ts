@@ -17,15 +17,17 @@
  * - list `slots + 1`: `loop` timers in scheduling order.
  *
  * An occupancy bitmask (one bit per slot, plus a summary bit per 32-slot
- * word) finds the next non-empty slot without scanning empty ones, and
- * `slotMin` keeps a lower bound of each slot's earliest tick so the next due
- * time is found without walking lists. A record's identity is its unique
- * sequence number, so a stale handle can never touch a reused record.
+ * word; `_slot_bitmask.ts`) finds the next non-empty slot without scanning
+ * empty ones, and `slotMin` keeps a lower bound of each slot's earliest
+ * tick so the next due time is found without walking lists. A record's
+ * identity is its unique sequence number, so a stale handle can never touch
+ * a reused record.
  *
  * @module
  */
 
 import { createTimer, type Timer, type TimerOwner } from "./timer.ts";
+import { SlotBitmask } from "./_slot_bitmask.ts";
 
 /** A timer's function as stored. */
 type Fn = (...args: unknown[]) => unknown;
@@ -81,10 +83,6 @@ function invoke(fn: Fn, args: unknown[]): void {
   }
 }
 
-function ctz(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
 /**
  * One engine's timers: a hashed timing ring of millisecond slots for
  * `defer`/`cycle`, and FIFO lists for `callback` and `loop`. Schedule and
@@ -111,8 +109,7 @@ export class TimerRing implements TimerOwner {
   #head: Int32Array;
   #tail: Int32Array;
   #slotMin: Float64Array;
-  #words: Uint32Array;
-  #summary: Uint32Array;
+  #occupied: SlotBitmask;
 
   // Records.
   #capacity = 0;
@@ -162,8 +159,7 @@ export class TimerRing implements TimerOwner {
     this.#head = new Int32Array(slots + 2).fill(NIL);
     this.#tail = new Int32Array(slots + 2).fill(NIL);
     this.#slotMin = new Float64Array(slots).fill(Infinity);
-    this.#words = new Uint32Array(slots >>> 5);
-    this.#summary = new Uint32Array(Math.ceil((slots >>> 5) / 32));
+    this.#occupied = new SlotBitmask(slots);
     this.#cursor = Math.floor(start) - 1;
     this.#grow(64);
   }
@@ -366,8 +362,7 @@ export class TimerRing implements TimerOwner {
     this.#head.fill(NIL);
     this.#tail.fill(NIL);
     this.#slotMin.fill(Infinity);
-    this.#words.fill(0);
-    this.#summary.fill(0);
+    this.#occupied.clearAll();
     this.#used = 0;
     this.#free = NIL;
     this.#live = 0;
@@ -405,7 +400,7 @@ export class TimerRing implements TimerOwner {
     this.#unlink(id);
     this.#release(id);
     if (list < this.#slots) {
-      if (this.#head[list] === NIL) this.#clearBit(list);
+      if (this.#head[list] === NIL) this.#occupied.clear(list);
       if (--this.#timerCount === 0) {
         this.#nextDue = Infinity;
         this.#nextDueValid = true;
@@ -497,7 +492,7 @@ export class TimerRing implements TimerOwner {
     this.#rec[(id << 3) + TICK] = tick;
     const slot = tick & this.#mask;
     if (this.#head[slot] === NIL) {
-      this.#setBit(slot);
+      this.#occupied.set(slot);
       this.#slotMin[slot] = tick;
     } else if (tick < this.#slotMin[slot]!) {
       this.#slotMin[slot] = tick;
@@ -515,19 +510,19 @@ export class TimerRing implements TimerOwner {
   #findDue(from: number): number {
     const start = (from + 1) & this.#mask;
     let best = Infinity;
-    let slot = this.#findBit(start);
+    let slot = this.#occupied.find(start);
     while (slot !== NIL) {
       if (from + 1 + slot - start >= best) return best; // first tick > from in this slot
       const min = this.#slotMin[slot]!;
       if (min < best) best = min;
-      slot = this.#findBit(slot + 1);
+      slot = this.#occupied.find(slot + 1);
     }
-    slot = this.#findBit(0);
+    slot = this.#occupied.find(0);
     while (slot !== NIL && slot < start) {
       if (from + 1 + this.#slots - start + slot >= best) return best;
       const min = this.#slotMin[slot]!;
       if (min < best) best = min;
-      slot = this.#findBit(slot + 1);
+      slot = this.#occupied.find(slot + 1);
     }
     return best;
   }
@@ -576,40 +571,7 @@ export class TimerRing implements TimerOwner {
       id = this.#iterNext;
     }
     this.#iterNext = NIL;
-    if (this.#head[slot] === NIL) this.#clearBit(slot);
+    if (this.#head[slot] === NIL) this.#occupied.clear(slot);
     return fired;
-  }
-
-  // --- occupancy bitmask ---------------------------------------------------
-
-  #setBit(slot: number): void {
-    const w = slot >>> 5;
-    if (this.#words[w] === 0) this.#summary[w >>> 5]! |= 1 << (w & 31);
-    this.#words[w]! |= 1 << (slot & 31);
-  }
-
-  #clearBit(slot: number): void {
-    const w = slot >>> 5;
-    const word = this.#words[w]! & ~(1 << (slot & 31));
-    this.#words[w] = word;
-    if (word === 0) this.#summary[w >>> 5]! &= ~(1 << (w & 31));
-  }
-
-  /** The first non-empty slot at index `>= p`, or `NIL`. */
-  #findBit(p: number): number {
-    if (p >= this.#slots) return NIL;
-    let w = p >>> 5;
-    const bits = this.#words[w]! & (-1 << (p & 31));
-    if (bits !== 0) return (w << 5) + ctz(bits);
-    const q = w + 1;
-    let s = q >>> 5;
-    if (s >= this.#summary.length) return NIL;
-    let summary = this.#summary[s]! & (-1 << (q & 31));
-    while (summary === 0) {
-      if (++s >= this.#summary.length) return NIL;
-      summary = this.#summary[s]!;
-    }
-    w = (s << 5) + ctz(summary);
-    return (w << 5) + ctz(this.#words[w]!);
   }
 }
