@@ -1,50 +1,25 @@
 /**
  * The {@linkcode Engine}: Pants' event dispatch, lifecycle and timers.
  *
+ * This file is the engine's public face and its documentation (the class
+ * comment describes the loop). The work is done by internal parts:
+ * `_run_loop.ts` (states, iterations, turns, `poll()` and `stop()`), which
+ * drives `timer_ring.ts`, `_task_queue.ts`, `_attached_channels.ts`,
+ * `_cached_time.ts` and `_host_schedule.ts`.
+ *
  * @module
  */
 
-import {
-  bufferGauges,
-  type ChannelCounts,
-  EngineStatistics,
-  type EngineStats,
-  statistics,
-} from "./stats.ts";
+import { type ChannelCounts, EngineStatistics, type EngineStats, statistics } from "./stats.ts";
 import { type Clock, realClock } from "./clock.ts";
+import type { EngineChannel } from "./engine_channel.ts";
 import type { Timer } from "./timer.ts";
-import { TimerRing } from "./timer_ring.ts";
+import { checkDelay, checkFunction } from "./_checks.ts";
+import { RunLoop } from "./_run_loop.ts";
+import { listenForSignals } from "./_signals.ts";
 
-/**
- * What the engine needs from a channel (a `Stream`, `Server` or `Datagram`).
- *
- * @example A do-nothing channel
- * ```ts
- * import { Engine, type EngineChannel } from "@pants/pants";
- *
- * const engine = new Engine();
- * const channel: EngineChannel = {
- *   kind: "stream",
- *   close() {
- *     engine.detach(channel);
- *   },
- * };
- * engine.attach(channel);
- * await engine.stop(); // closes it
- * ```
- */
-export interface EngineChannel {
-  /** `"stream" | "server" | "datagram"`: used for stats and shutdown order. */
-  readonly kind: "stream" | "server" | "datagram";
-  /**
-   * Closes the channel. Servers stop listening. Streams: `flush: true`
-   * sends queued writes first. The channel calls
-   * {@linkcode Engine.detach} once it is closed.
-   *
-   * @param options `flush` (default per channel).
-   */
-  close(options?: { flush?: boolean }): void;
-}
+// Channels and `mod.ts` take the channel contract from here, with the engine.
+export type { EngineChannel };
 
 /**
  * Options for {@linkcode Engine}.
@@ -78,45 +53,8 @@ export interface EngineOptions {
   timerSlots?: number;
 }
 
-/** A timer or engine-queued function, as stored. */
+/** A timer's function, as the ring stores it. */
 type Fn = (...args: unknown[]) => unknown;
-
-type State = "idle" | "started" | "polling" | "stopping";
-
-/** Bound on the iterations `stop()` runs to deliver the last close notifications. */
-const MAX_SETTLE_TURNS = 1000;
-
-function checkFunction(fn: unknown, method: string): void {
-  if (typeof fn !== "function") {
-    throw new TypeError(`Invalid function "${String(fn)}" for ${method}(): pass a function`);
-  }
-}
-
-function checkDelay(ms: unknown, method: string, allowZero: boolean): void {
-  if (typeof ms !== "number" || !(allowZero ? ms >= 0 : ms > 0) || ms === Infinity) {
-    throw new RangeError(
-      `Invalid delay "${String(ms)}" for ${method}(): pass a finite number of milliseconds ${
-        allowZero ? ">= 0" : "> 0"
-      }`,
-    );
-  }
-}
-
-/**
- * The task queue for immediate turns. Deno's global `setImmediate` (Node's
- * check phase) lets pending I/O through between tasks: measured here, ~3.6 µs
- * per turn with a TCP echo round trip still ~0.2 ms, whereas a
- * `MessageChannel` starved that echo (~24 ms) and a chained `setTimeout(0)`
- * costs ~2 ms per turn. Typed by hand: importing `node:timers` would need
- * `@types/node` for `deno check`.
- */
-const host = globalThis as unknown as {
-  setImmediate?: (fn: () => void) => unknown;
-  clearImmediate?: (handle: unknown) => void;
-};
-const setImmediate: (fn: () => void) => unknown = host.setImmediate ?? ((fn) => setTimeout(fn, 0));
-const clearImmediate: (handle: unknown) => void = host.clearImmediate ??
-  ((handle) => clearTimeout(handle as number));
 
 let defaultEngine: Engine | undefined;
 
@@ -183,40 +121,13 @@ let defaultEngine: Engine | undefined;
  * ```
  */
 export class Engine {
-  #clock: Clock;
-  #graceMs: number;
-  #ring: TimerRing;
-  #channels = new Set<EngineChannel>();
-  #counts: ChannelCounts = { stream: 0, server: 0, datagram: 0 };
   /**
    * Counters bumped by channels; read them with `stats()`.
    *
    * @ignore
    */
   readonly [statistics]: EngineStatistics = new EngineStatistics();
-  #finishHooks: (() => void)[] = [];
-  #whenRunning: Fn[] = [];
-  #whenRunningSpare: Fn[] = [];
-  #closeQueue: Fn[] = [];
-  #closeQueueSpare: Fn[] = [];
-
-  #state: State = "idle";
-  #inIteration = false;
-  #now: number;
-  #timeValid = false;
-
-  #immediate: unknown = null;
-  #hostTimer: unknown = null;
-  #hostAt = Infinity;
-
-  #startResolve: (() => void) | null = null;
-  #startPromise: Promise<void> | null = null;
-  #stopPromise: Promise<void> | null = null;
-  #pollWake: (() => void) | null = null;
-  #detachedWaiter: (() => void) | null = null;
-  #settleWaiter: (() => void) | null = null;
-  #settleTurns = 0;
-  #cacheOutside: boolean;
+  readonly #loop: RunLoop;
 
   /**
    * The default engine, shared by every channel not given one (also
@@ -249,14 +160,16 @@ export class Engine {
    * @param options Clock, stop grace period and timer ring size.
    */
   constructor(options: EngineOptions = {}) {
-    this.#clock = options.clock ?? realClock;
+    const clock = options.clock ?? realClock;
     const graceMs = options.graceMs ?? 5000;
     checkDelay(graceMs, "new Engine({ graceMs })", true);
-    this.#graceMs = graceMs;
-    this.#cacheOutside = this.#clock === realClock;
-    this.#now = this.#clock.now();
-    this.#ring = new TimerRing({ slots: options.timerSlots, start: this.#now });
-    this.#ring.onTimersEmpty = this.#onTimersEmpty;
+    this.#loop = new RunLoop({
+      clock,
+      graceMs,
+      timerSlots: options.timerSlots,
+      statistics: this[statistics],
+      onError: (err, fn) => this.onTimerError(err, fn),
+    });
   }
 
   /**
@@ -266,7 +179,7 @@ export class Engine {
    * @returns `true` while running.
    */
   get running(): boolean {
-    return this.#state !== "idle";
+    return this.#loop.running;
   }
 
   /**
@@ -275,7 +188,7 @@ export class Engine {
    * @returns The count.
    */
   get channelCount(): number {
-    return this.#channels.size;
+    return this.#loop.channels.size;
   }
 
   /**
@@ -291,7 +204,7 @@ export class Engine {
    * @returns A fresh `{ stream, server, datagram }` object.
    */
   counts(): ChannelCounts {
-    return { ...this.#counts };
+    return this.#loop.channels.counts();
   }
 
   /**
@@ -310,19 +223,7 @@ export class Engine {
    * @returns A fresh snapshot.
    */
   stats(): EngineStats {
-    const counters = this[statistics];
-    return {
-      channels: this.counts(),
-      bytesIn: counters.bytesIn,
-      bytesOut: counters.bytesOut,
-      frames: counters.frames,
-      overflows: counters.overflows,
-      timeouts: counters.timeouts,
-      rejected: counters.rejected,
-      wasmRegions: bufferGauges.regions(),
-      wasmBufferBytes: bufferGauges.bytes(),
-      loopLagMs: counters.loopLagMs,
-    };
+    return this[statistics].snapshot(this.counts());
   }
 
   /**
@@ -343,25 +244,9 @@ export class Engine {
    * @returns A function that removes the listeners early.
    */
   stopOnSignals(signals: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"]): () => void {
-    const onSignal = (): void => void this.stop();
-    for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-    let removed = false;
-    const remove = (): void => {
-      if (removed) return;
-      removed = true;
-      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-    };
-    this.#finishHooks.push(remove);
-    if (this.#state === "idle") {
-      queueMicrotask(() => this.#state === "idle" && this.#runFinishHooks());
-    }
+    const remove = listenForSignals(signals, () => void this.stop());
+    this.#loop.addFinishHook(remove);
     return remove;
-  }
-
-  #runFinishHooks(): void {
-    const hooks = this.#finishHooks;
-    this.#finishHooks = [];
-    for (const hook of hooks) hook();
   }
 
   /**
@@ -382,15 +267,7 @@ export class Engine {
    * @returns The time in milliseconds.
    */
   now(): number {
-    if (!this.#timeValid) {
-      this.#now = this.#clock.now();
-      if (this.#inIteration) this.#timeValid = true;
-      else if (this.#cacheOutside) {
-        this.#timeValid = true;
-        queueMicrotask(this.#invalidateTime);
-      }
-    }
-    return this.#now;
+    return this.#loop.time.now();
   }
 
   /**
@@ -412,12 +289,11 @@ export class Engine {
    * @param channel The channel.
    */
   attach(channel: EngineChannel): void {
-    if (this.#channels.has(channel)) return;
-    this.#channels.add(channel);
-    this.#counts[channel.kind]++;
-    if (this.#state === "stopping") {
+    const channels = this.#loop.channels;
+    if (!channels.add(channel)) return;
+    if (this.#loop.stopping) {
       this.whenRunning(() => {
-        if (this.#channels.has(channel)) channel.close({ flush: true });
+        if (channels.has(channel)) channel.close({ flush: true });
       });
     }
   }
@@ -440,12 +316,9 @@ export class Engine {
    * @param channel The channel.
    */
   detach(channel: EngineChannel): void {
-    if (!this.#channels.delete(channel)) return;
-    this.#counts[channel.kind]--;
-    if (this.#channels.size === 0) {
-      const waiter = this.#detachedWaiter;
-      if (waiter !== null) waiter();
-      this.#wake(); // the engine may now be out of work
+    const channels = this.#loop.channels;
+    if (channels.delete(channel) && channels.size === 0) {
+      this.#loop.wake(); // the engine may now be out of work
     }
   }
 
@@ -468,8 +341,8 @@ export class Engine {
    */
   whenRunning(fn: () => void): void {
     checkFunction(fn, "whenRunning");
-    this.#whenRunning.push(fn);
-    this.#wake();
+    this.#loop.whenRunningQueue.push(fn);
+    this.#loop.wake();
   }
 
   /**
@@ -489,8 +362,8 @@ export class Engine {
    */
   queueClose(fn: () => void): void {
     checkFunction(fn, "queueClose");
-    this.#closeQueue.push(fn);
-    this.#wake();
+    this.#loop.closeQueue.push(fn);
+    this.#loop.wake();
   }
 
   /**
@@ -509,8 +382,8 @@ export class Engine {
    */
   callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "callback");
-    const timer = this.#ring.callback(fn as Fn, args);
-    if (!this.#inIteration && this.#immediate === null) this.#wake();
+    const timer = this.#loop.ring.callback(fn as Fn, args);
+    this.#loop.callbackAdded();
     return timer;
   }
 
@@ -535,8 +408,8 @@ export class Engine {
    */
   loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "loop");
-    const timer = this.#ring.loop(fn as Fn, args);
-    this.#wake();
+    const timer = this.#loop.ring.loop(fn as Fn, args);
+    this.#loop.wake();
     return timer;
   }
 
@@ -561,8 +434,8 @@ export class Engine {
   defer<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "defer", true);
     checkFunction(fn, "defer");
-    const timer = this.#ring.defer(this.now() + ms, 0, fn as Fn, args);
-    this.#timerAdded();
+    const timer = this.#loop.ring.defer(this.now() + ms, 0, fn as Fn, args);
+    this.#loop.timerAdded();
     return timer;
   }
 
@@ -591,8 +464,8 @@ export class Engine {
   cycle<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "cycle", false);
     checkFunction(fn, "cycle");
-    const timer = this.#ring.defer(this.now() + ms, ms, fn as Fn, args);
-    this.#timerAdded();
+    const timer = this.#loop.ring.defer(this.now() + ms, ms, fn as Fn, args);
+    this.#loop.timerAdded();
     return timer;
   }
 
@@ -635,16 +508,7 @@ export class Engine {
    * @throws {Error} If the engine is already started, stopping or polling.
    */
   start(): Promise<void> {
-    if (this.#state !== "idle") {
-      throw new Error(
-        `Engine is already ${this.#state === "started" ? "running" : this.#state}: ` +
-          "call start() once, and await stop() (or the previous start()) before starting it again",
-      );
-    }
-    this.#state = "started";
-    this.#startPromise = new Promise((resolve) => this.#startResolve = resolve);
-    this.#scheduleImmediate();
-    return this.#startPromise;
+    return this.#loop.start();
   }
 
   /**
@@ -671,10 +535,7 @@ export class Engine {
    * @returns A promise resolved once everything is closed.
    */
   stop(): Promise<void> {
-    if (this.#stopPromise === null) {
-      this.#stopPromise = this.#shutdown().finally(() => this.#stopPromise = null);
-    }
-    return this.#stopPromise;
+    return this.#loop.stop();
   }
 
   /**
@@ -698,261 +559,8 @@ export class Engine {
    * @throws {Error} If the engine is started or already polling.
    * @throws {RangeError} If `timeoutMs` is negative or NaN.
    */
-  async poll(timeoutMs = 0): Promise<void> {
-    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
-      throw new RangeError(
-        `Invalid timeout "${String(timeoutMs)}" for poll(): pass milliseconds >= 0 or Infinity`,
-      );
-    }
-    if (this.#state !== "idle") {
-      throw new Error(
-        this.#state === "polling"
-          ? "Engine.poll() is already running: await the previous poll() before calling it again"
-          : "Engine.poll() cannot run while the engine is started: use either start() or poll(), " +
-            "or await stop() first",
-      );
-    }
-    this.#state = "polling";
-    try {
-      if (timeoutMs > 0 && !this.#ready()) {
-        const idle = this.#channels.size === 0 && this.#ring.size === 0;
-        if (timeoutMs !== Infinity || !idle) await this.#pollWait(timeoutMs);
-      }
-      this.#iterate();
-    } finally {
-      this.#disarm();
-      this.#state = "idle";
-    }
-  }
-
-  // --- iteration -----------------------------------------------------------
-
-  #iterate(): void {
-    this.#inIteration = true;
-    // 1. Update the cached clock.
-    this.#now = this.#clock.now();
-    this.#timeValid = true;
-    const limit = this.#ring.seq;
-    const whenRunning = this.#whenRunning;
-    this.#whenRunning = this.#whenRunningSpare;
-    const closes = this.#closeQueue;
-    this.#closeQueue = this.#closeQueueSpare;
-    try {
-      // 2. Deliver ready I/O events (queued listens, connects, completions).
-      this.#runQueue(whenRunning);
-      this.#whenRunningSpare = whenRunning;
-      // 3. Callbacks scheduled before this iteration.
-      this.#ring.runCallbacks(limit, this.#report);
-      // 4. Loops.
-      this.#ring.runLoops(limit, this.#report);
-      // 5. Due defer/cycle timers.
-      this.#ring.runDue(this.#now, this.#report);
-      // 6. Close notifications queued before this iteration.
-      this.#runQueue(closes);
-      this.#closeQueueSpare = closes;
-    } finally {
-      this.#inIteration = false;
-      this.#timeValid = false;
-    }
-  }
-
-  #runQueue(queue: Fn[]): void {
-    for (let i = 0; i < queue.length; i++) {
-      const fn = queue[i]!;
-      try {
-        fn();
-      } catch (err) {
-        this.#report(err, fn);
-      }
-    }
-    queue.length = 0;
-  }
-
-  #report = (err: unknown, fn: (...args: never[]) => unknown): void => {
-    try {
-      this.onTimerError(err, fn);
-    } catch (err2) {
-      console.error("Pants: onTimerError threw:", err2, "while reporting:", err);
-    }
-  };
-
-  #invalidateTime = (): void => {
-    if (!this.#inIteration) this.#timeValid = false;
-  };
-
-  /** Whether an iteration has something to do right now. */
-  #ready(): boolean {
-    return this.#hasQueued() || this.#ring.nextDue() <= Math.floor(this.#clock.now());
-  }
-
-  #hasQueued(): boolean {
-    return this.#whenRunning.length > 0 || this.#closeQueue.length > 0 ||
-      this.#ring.callbackCount > 0 || this.#ring.loopCount > 0;
-  }
-
-  /** One engine turn (started or stopping): iterate, then plan the next. */
-  #turn(): void {
-    if (this.#state !== "started" && this.#state !== "stopping") return;
-    this.#iterate();
-    this.#plan();
-  }
-
-  /** After a turn: schedule the next one, arm the host timer, or go idle. */
-  #plan(): void {
-    if (this.#state !== "started" && this.#state !== "stopping") return;
-    const queued = this.#hasQueued();
-    const next = this.#ring.nextDue();
-    if (next !== Infinity) this.#armAt(next);
-    else this.#disarm();
-    if (this.#state === "stopping") {
-      const settle = this.#settleWaiter;
-      if (settle !== null && (!queued || ++this.#settleTurns > MAX_SETTLE_TURNS)) {
-        settle(); // timers left are cancelled by #shutdown()
-        return;
-      }
-    } else if (!queued && next === Infinity && this.#channels.size === 0) {
-      this.#finishStart(); // out of work
-      return;
-    }
-    if (queued) this.#scheduleImmediate();
-  }
-
-  /** Something was queued: make sure an iteration will see it. */
-  #wake(): void {
-    if (this.#inIteration) return; // #plan() runs after the iteration
-    if (this.#state === "started" || this.#state === "stopping") this.#scheduleImmediate();
-    else if (this.#pollWake !== null) this.#pollWake();
-  }
-
-  #timerAdded(): void {
-    if (this.#inIteration || this.#state === "idle") return;
-    const next = this.#ring.nextDue();
-    if (next < this.#hostAt) this.#armAt(next); // while polling, it ends the wait
-  }
-
-  #onTimersEmpty = (): void => {
-    if (this.#state === "started" || this.#state === "stopping") {
-      this.#disarm();
-      this.#wake();
-    }
-  };
-
-  #scheduleImmediate(): void {
-    if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
-  }
-
-  #onImmediate = (): void => {
-    this.#immediate = null;
-    this.#turn();
-  };
-
-  #armAt(at: number): void {
-    if (this.#hostTimer !== null) {
-      if (this.#hostAt === at) return;
-      this.#clock.clearTimer(this.#hostTimer);
-    }
-    this.#hostAt = at;
-    this.#hostTimer = this.#clock.setTimer(this.#onHostTimer, Math.max(0, at - this.#clock.now()));
-  }
-
-  #disarm(): void {
-    if (this.#hostTimer !== null) {
-      this.#clock.clearTimer(this.#hostTimer);
-      this.#hostTimer = null;
-    }
-    this.#hostAt = Infinity;
-  }
-
-  #onHostTimer = (): void => {
-    this[statistics].loopLagMs = Math.max(0, this.#clock.now() - this.#hostAt);
-    this.#hostTimer = null;
-    this.#hostAt = Infinity;
-    if (this.#state === "polling") this.#pollWake?.();
-    else this.#turn();
-  };
-
-  #pollWait(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#pollWake = () => {
-        this.#pollWake = null;
-        this.#disarm();
-        resolve();
-      };
-      const end = this.#clock.now() + timeoutMs;
-      const at = Math.min(end, this.#ring.nextDue());
-      if (at !== Infinity) this.#armAt(at);
-    });
-  }
-
-  #finishStart(): void {
-    this.#runFinishHooks();
-    this.#disarm();
-    if (this.#immediate !== null) {
-      clearImmediate(this.#immediate);
-      this.#immediate = null;
-    }
-    this.#state = "idle";
-    const resolve = this.#startResolve;
-    this.#startResolve = null;
-    this.#startPromise = null;
-    resolve?.();
-  }
-
-  // --- stop ----------------------------------------------------------------
-
-  async #shutdown(): Promise<void> {
-    if (this.#state === "polling") {
-      throw new Error("Engine.stop() cannot run during poll(): await the poll() first");
-    }
-    this.#state = "stopping";
-    this.#ring.cancelAll();
-    this.#disarm();
-    for (const channel of [...this.#channels]) {
-      if (channel.kind === "server") this.#closeChannel(channel, undefined);
-    }
-    for (const channel of [...this.#channels]) {
-      if (channel.kind !== "server") this.#closeChannel(channel, { flush: true });
-    }
-    if (this.#channels.size > 0) await this.#waitDetached();
-    for (const channel of [...this.#channels]) this.#closeChannel(channel, { flush: false });
-    this.#ring.cancelAll();
-    await this.#settle();
-    this.#ring.cancelAll();
-    this.#disarm();
-    this.#finishStart();
-  }
-
-  #closeChannel(channel: EngineChannel, options: { flush: boolean } | undefined): void {
-    try {
-      channel.close(options);
-    } catch (err) {
-      this.#report(err, channel.close);
-    }
-  }
-
-  /** Waits until every channel detached or the grace period elapsed. */
-  #waitDetached(): Promise<void> {
-    return new Promise((resolve) => {
-      const grace = this.#clock.setTimer(() => done(), this.#graceMs);
-      const done = () => {
-        this.#detachedWaiter = null;
-        this.#clock.clearTimer(grace);
-        resolve();
-      };
-      this.#detachedWaiter = done;
-    });
-  }
-
-  /** Iterates until nothing is queued (at most MAX_SETTLE_TURNS iterations). */
-  #settle(): Promise<void> {
-    this.#settleTurns = 0;
-    return new Promise((resolve) => {
-      this.#settleWaiter = () => {
-        this.#settleWaiter = null;
-        resolve();
-      };
-      this.#scheduleImmediate();
-    });
+  poll(timeoutMs = 0): Promise<void> {
+    return this.#loop.poll(timeoutMs);
   }
 }
 

@@ -80,6 +80,28 @@ export class EngineStatistics {
   rejected = 0;
   /** How late the host timer fired the last time (ms). */
   loopLagMs = 0;
+
+  /**
+   * The figures `engine.stats()` returns: these counters, `channels`, and
+   * the framing core's {@linkcode bufferGauges}.
+   *
+   * @param channels The engine's attached channels by kind (kept, not copied).
+   * @returns A fresh snapshot.
+   */
+  snapshot(channels: ChannelCounts): EngineStats {
+    return {
+      channels,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      frames: this.frames,
+      overflows: this.overflows,
+      timeouts: this.timeouts,
+      rejected: this.rejected,
+      wasmRegions: bufferGauges.regions(),
+      wasmBufferBytes: bufferGauges.bytes(),
+      loopLagMs: this.loopLagMs,
+    };
+  }
 }
 
 /**
