@@ -38,7 +38,11 @@ export {
   type DatagramErrorReason,
 } from "./transport/datagram_errors.ts";
 export type { ListenOptions } from "./transport/listen_options.ts";
-export type { TlsClientOptions, TlsServerOptions } from "./transport/tls_options.ts";
+export type {
+  StartTlsOptions,
+  TlsClientOptions,
+  TlsServerOptions,
+} from "./transport/tls_options.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
 export { FramedChannel } from "./channels/framed_channel.ts";
 export {

@@ -11,11 +11,8 @@ import type { Engine } from "../engine/engine.ts";
 import { handshake, upgradeClient, upgradeServer } from "../transport/_tls.ts";
 import type { Transport } from "../transport/_socket.ts";
 import { TlsHandshakeError } from "../transport/errors.ts";
-import type { TlsClientOptions, TlsServerOptions } from "../transport/tls_options.ts";
+import type { StartTlsOptions, TlsServerOptions } from "../transport/tls_options.ts";
 import { StartTlsError } from "./errors.ts";
-
-/** What `startSSL()` takes: client options, and `cert`/`key` on an accepted stream. */
-export type StartTlsOptions = TlsClientOptions & Partial<TlsServerOptions>;
 
 /** Where a stream stands when `startSSL()` is called on it. */
 export interface StartTlsState {

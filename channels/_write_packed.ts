@@ -25,8 +25,9 @@ function structFor(format: string): Struct | NetStruct {
 }
 
 function isPackedOptions(value: unknown): value is WritePackedOptions {
-  return typeof value === "object" && value !== null && !(value instanceof Uint8Array) &&
-    typeof (value as WritePackedOptions).format === "string";
+  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return false;
+  const format = (value as WritePackedOptions).format;
+  return typeof format === "string" || format instanceof Struct || format instanceof NetStruct;
 }
 
 /**
@@ -39,7 +40,7 @@ export function packFormat(values: unknown[], delimiter: Delimiter): Struct | Ne
   const last = values[values.length - 1];
   if (isPackedOptions(last)) {
     values.pop();
-    return structFor(last.format);
+    return typeof last.format === "string" ? structFor(last.format) : last.format;
   }
   if (delimiter.kind === "core") {
     const codec = delimiter.struct ?? delimiter.netStruct;

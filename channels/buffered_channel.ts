@@ -9,6 +9,8 @@
  */
 
 import { Struct } from "../framing/struct.ts";
+import { utf8Length } from "../framing/_utf8.ts";
+import { describe } from "../framing/_describe.ts";
 import type { Transport } from "../transport/_socket.ts";
 import type { Channel, ChannelOptions } from "./channel.ts";
 import { reportError } from "./channel.ts";
@@ -63,6 +65,17 @@ export interface StreamServer extends Channel {
   [forget](stream: BufferedChannel): void;
 }
 
+function checkBytes(name: string, bytes: number, least: number): number {
+  if (typeof bytes !== "number" || Number.isNaN(bytes) || bytes < least) {
+    throw new RangeError(
+      `Invalid ${name} ${
+        describe(bytes)
+      }: expected a number of bytes, ${least} or more (Infinity for no limit)`,
+    );
+  }
+  return bytes;
+}
+
 const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
 const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
 
@@ -88,28 +101,53 @@ const CLOSED = "Cannot write: the stream is closed or closing; check stream.clos
  */
 export abstract class BufferedChannel extends FramedChannel {
   /**
-   * The high-water mark of the send queue: `write()` returns `false` above
-   * it; `onWrite()` fires when the queue has drained.
+   * The high-water mark of the send queue in bytes: `write()` returns
+   * `false` above it; `onWrite()` fires when the queue has drained.
    *
    * @default {65536}
+   * @throws {RangeError} At assignment, for a negative number or NaN.
    */
-  writeBufferSize = 64 * 1024;
+  get writeBufferSize(): number {
+    return this.#highWater;
+  }
+  set writeBufferSize(bytes: number) {
+    this.#highWater = checkBytes("writeBufferSize", bytes, 0);
+  }
   /**
-   * The hard cap of the send queue: a `write()` that would queue more
-   * throws a `StreamBufferOverflow` (`writeOverflow = "throw"`) or closes
-   * the stream without flushing (`"close"`), so a peer that never reads
-   * cannot make the stream buffer without bound.
+   * The hard cap of the send queue in bytes: a `write()` that would queue
+   * more throws a `StreamBufferOverflow` (`writeOverflow = "throw"`) or
+   * closes the stream without flushing (`"close"`), so a peer that never
+   * reads cannot make the stream buffer without bound.
    *
    * @default {16777216}
+   * @throws {RangeError} At assignment, for a number below 1 or NaN.
    */
-  maxWriteBuffer = 16 * 1024 * 1024;
+  get maxWriteBuffer(): number {
+    return this.#cap;
+  }
+  set maxWriteBuffer(bytes: number) {
+    this.#cap = checkBytes("maxWriteBuffer", bytes, 1);
+  }
   /**
    * What a `write()` beyond `maxWriteBuffer` does: `"throw"` a
    * `StreamBufferOverflow` (nothing is queued), or `"close"` the stream.
    *
    * @default {"throw"}
+   * @throws {TypeError} At assignment, for another value.
    */
-  writeOverflow: "throw" | "close" = "throw";
+  get writeOverflow(): "throw" | "close" {
+    return this.#overflow;
+  }
+  set writeOverflow(value: "throw" | "close") {
+    if (value !== "throw" && value !== "close") {
+      throw new TypeError(`Invalid writeOverflow ${describe(value)}: use "throw" or "close"`);
+    }
+    this.#overflow = value;
+  }
+
+  #highWater = 64 * 1024;
+  #cap = 16 * 1024 * 1024;
+  #overflow: "throw" | "close" = "throw";
 
   /** @ignore */
   readonly [writer]: Writer;
@@ -142,7 +180,7 @@ export abstract class BufferedChannel extends FramedChannel {
    */
   write(data: Uint8Array | string, options?: WriteOptions): boolean {
     this.#checkWritable();
-    this.#checkRoom(typeof data === "string" ? data.length : data.length);
+    this.#checkRoom(data);
     this[writer].write(data);
     if (options?.flush) this[writer].flush();
     return this[writer].size <= this.writeBufferSize;
@@ -174,16 +212,18 @@ export abstract class BufferedChannel extends FramedChannel {
    */
   writePacked(...values: (unknown | WritePackedOptions)[]): boolean {
     this.#checkWritable();
-    this.#checkRoom(0);
     const codec = packFormat(values, this[deframer].delimiter);
     const args = values as Parameters<Struct["pack"]>;
     if (codec instanceof Struct) {
       codec.pack(...args); // validates before anything is queued
+      this.#checkRoom(codec.size);
       this[writer].writeInPlace(codec.size, (target, offset) => {
         codec.packInto(target, offset, ...args);
       });
     } else {
-      this[writer].write(codec.pack(...args));
+      const record = codec.pack(...args);
+      this.#checkRoom(record);
+      this[writer].write(record);
     }
     return this[writer].size <= this.writeBufferSize;
   }
@@ -237,10 +277,19 @@ export abstract class BufferedChannel extends FramedChannel {
     this[writer].flush();
   }
 
-  /** Enforces `maxWriteBuffer` before `bytes` more are queued. */
-  #checkRoom(bytes: number): void {
+  /** Enforces `maxWriteBuffer` (in bytes) before `data` is queued. */
+  #checkRoom(data: Uint8Array | string | number): void {
     const queued = this[writer].size;
-    if (queued + bytes <= this.maxWriteBuffer) return;
+    const room = this.maxWriteBuffer - queued;
+    // A string takes 1 to 3 bytes per UTF-16 unit: count exactly only near the cap.
+    const bytes = typeof data === "number"
+      ? data
+      : typeof data !== "string"
+      ? data.length
+      : data.length * 3 <= room
+      ? 0
+      : utf8Length(data, 0, data.length);
+    if (bytes <= room) return;
     const error = new StreamBufferOverflow(
       `Cannot queue ${bytes} more bytes: ${queued} are already waiting to be sent, and ` +
         `maxWriteBuffer is ${this.maxWriteBuffer}; the peer is not reading fast enough ` +

@@ -7,7 +7,8 @@
 
 import { statistics } from "../engine/stats.ts";
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
-import type { FrameEncoding } from "../framing/read_delimiter.ts";
+import { checkBufferSize, type FrameEncoding } from "../framing/read_delimiter.ts";
+import { utf8Length } from "../framing/_utf8.ts";
 import type { StructValue } from "../framing/struct_value.ts";
 import { type AddressInput, resolveAddress } from "../transport/address.ts";
 import { type ChannelOptions, type CloseOptions, notify, reportError } from "./channel.ts";
@@ -58,6 +59,9 @@ export type DatagramAddress = Deno.NetAddr | Deno.UnixAddr;
 export type DatagramEncoding = FrameEncoding;
 
 type State = "idle" | "starting" | "open" | "closing" | "closed";
+
+/** The largest `bufferSize` of a datagram channel: its receive buffer is allocated at that size. */
+const MAX_DATAGRAM_BUFFER = 16 * 1024 * 1024;
 
 const NOT_OPEN =
   "Cannot write: the datagram channel is not open yet; write from onListen() or onConnect()";
@@ -125,6 +129,28 @@ export class Datagram extends FramedChannel {
    */
   writeBufferSize = 64 * 1024;
 
+  /**
+   * The hard cap of the send queue in bytes: a `write()` that would queue
+   * more throws a {@linkcode DatagramError} (`"overflow"`) and queues
+   * nothing, so a sender faster than the socket cannot grow memory without
+   * bound.
+   *
+   * @default {16777216}
+   * @throws {RangeError} At assignment, for a number below 1 or NaN.
+   */
+  get maxWriteBuffer(): number {
+    return this.#cap;
+  }
+  set maxWriteBuffer(bytes: number) {
+    if (typeof bytes !== "number" || Number.isNaN(bytes) || bytes < 1) {
+      throw new RangeError(
+        `Invalid maxWriteBuffer ${bytes}: expected a number of bytes, 1 or more (Infinity for no limit)`,
+      );
+    }
+    this.#cap = bytes;
+  }
+
+  #cap = 16 * 1024 * 1024;
   #state: State = "idle";
   #socket: DatagramSocket | null = null;
   #local: DatagramAddress | null = null;
@@ -194,7 +220,8 @@ export class Datagram extends FramedChannel {
     return super.bufferSize;
   }
   override set bufferSize(value: number) {
-    super.bufferSize = value;
+    // The receive buffer is allocated at this size: keep it to what can be a datagram.
+    super.bufferSize = checkBufferSize(value, MAX_DATAGRAM_BUFFER);
     if (this.#socket !== null) this.#socket.receiveSize = value + 1;
   }
 
@@ -455,6 +482,7 @@ export class Datagram extends FramedChannel {
    * @returns `false` when the send queue is above `writeBufferSize`: wait
    * for `onWrite()` before writing more.
    * @throws {ChannelClosedError} If the channel is not open (not bound yet, closing or closed).
+   * @throws {DatagramError} (`"overflow"`) Beyond `maxWriteBuffer`.
    * @throws {TypeError} For an invalid address, a missing one, or one a
    * connected channel or this socket's kind cannot send to.
    */
@@ -476,6 +504,16 @@ export class Datagram extends FramedChannel {
     }
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError(`Invalid data ${String(data)}: expected a Uint8Array or a string`);
+    }
+    const bytes = typeof data === "string" ? utf8Length(data, 0, data.length) : data.length;
+    if (this.#queue.size + bytes > this.#cap) {
+      this.engine[statistics].overflows++;
+      throw new DatagramError(
+        "overflow",
+        `Cannot queue a datagram of ${bytes} bytes: ${this.#queue.size} are waiting to be ` +
+          `sent and maxWriteBuffer is ${this.#cap}; wait for onWrite() when write() returns false`,
+        { bytes, limit: this.#cap },
+      );
     }
     this.#queue.push(data, target);
     if (!this.#sending) this.#sendNext();

@@ -10,6 +10,7 @@ import { Channel, type ChannelOptions, type CloseOptions, notify, reportError } 
 import type { ListenError } from "../transport/errors.ts";
 import type { ListenOptions } from "../transport/listen_options.ts";
 import { Stream } from "./stream.ts";
+import { checkTimeout } from "./_stream_timeouts.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
 import type { Timer } from "../engine/timer.ts";
@@ -159,15 +160,27 @@ export class Server<S extends Stream = Stream> extends Channel {
    * 0 for none.
    *
    * @default {0}
+   * @throws {RangeError} At assignment, for a negative or non-finite value.
    */
-  timeout = 0;
+  get timeout(): number {
+    return this.#timeout;
+  }
+  set timeout(ms: number) {
+    this.#timeout = checkTimeout("timeout", ms);
+  }
   /**
    * Frame timeout (ms) given to every accepted stream (see
    * `Stream.frameTimeout`); 0 for none.
    *
    * @default {0}
+   * @throws {RangeError} At assignment, for a negative or non-finite value.
    */
-  frameTimeout = 0;
+  get frameTimeout(): number {
+    return this.#frameTimeout;
+  }
+  set frameTimeout(ms: number) {
+    this.#frameTimeout = checkTimeout("frameTimeout", ms);
+  }
   /**
    * For a TLS server: the most milliseconds an accepted connection may take
    * to complete its handshake before it is closed (0: no limit), so peers
@@ -175,9 +188,18 @@ export class Server<S extends Stream = Stream> extends Channel {
    * the socket of a handshake in progress only when the peer acts or leaves.)
    *
    * @default {10000}
+   * @throws {RangeError} At assignment, for a negative or non-finite value.
    */
-  handshakeTimeout = 10_000;
+  get handshakeTimeout(): number {
+    return this.#handshakeTimeout;
+  }
+  set handshakeTimeout(ms: number) {
+    this.#handshakeTimeout = checkTimeout("handshakeTimeout", ms);
+  }
 
+  #timeout = 0;
+  #frameTimeout = 0;
+  #handshakeTimeout = 10_000;
   #state: State = "idle";
   #acceptor: Acceptor | null = null;
   #address: Deno.Addr | null = null;
@@ -376,8 +398,18 @@ export class Server<S extends Stream = Stream> extends Channel {
         transport.close();
         continue;
       }
-      tuneAccepted(transport);
-      this[accept](transport);
+      try {
+        tuneAccepted(transport);
+        this[accept](transport);
+      } catch (error) {
+        // Our own failure with one connection: that connection only.
+        try {
+          transport.close();
+        } catch {
+          // Already closed.
+        }
+        reportError(this, error);
+      }
     }
   }
 
@@ -422,8 +454,8 @@ export class Server<S extends Stream = Stream> extends Channel {
     }
     this.channels.set(stream.id, stream);
     this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
-    if (this.timeout > 0) stream.timeout = this.timeout;
-    if (this.frameTimeout > 0) stream.frameTimeout = this.frameTimeout;
+    if (this.#timeout > 0) stream.timeout = this.#timeout;
+    if (this.#frameTimeout > 0) stream.frameTimeout = this.#frameTimeout;
     stream[adopt](transport, this);
     notify(this, this.onAccept, stream);
     stream[begin](this.#tls !== null, this.handshakeTimeout);

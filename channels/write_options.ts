@@ -4,6 +4,9 @@
  * @module
  */
 
+import type { NetStruct } from "../framing/net_struct.ts";
+import type { Struct } from "../framing/struct.ts";
+
 /**
  * Options for `write()`.
  *
@@ -42,8 +45,8 @@ export interface WriteOptions {
  * ```
  */
 export interface WritePackedOptions {
-  /** A `Struct` format string, e.g. `"!LLH"`. */
-  format: string;
+  /** A `Struct` format string such as `"!LLH"` (with `$` fields, a `NetStruct` one), or a `Struct` or `NetStruct`. */
+  format: string | Struct | NetStruct;
 }
 
 /**

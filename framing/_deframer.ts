@@ -35,7 +35,8 @@ import {
   type ReadDelimiter,
   type RegexDelimiter,
 } from "./read_delimiter.ts";
-import { completeUtf8Length, decodeUtf8WithOffsets, utf8Length } from "./_utf8.ts";
+import { RegexText } from "./_regex_text.ts";
+import { completeUtf8Length } from "./_utf8.ts";
 import type { StructValue } from "./struct_value.ts";
 
 /** `host[frameReady](data)`: a frame (a view valid during the call), its text, or a RegExp match. */
@@ -62,23 +63,18 @@ export interface DeframerHost {
 /** Whether partial frames carry over between inputs (`stream`) or each input is framed alone. */
 export type DeframerMode = "stream" | "message";
 
-// A leading U+FEFF is text like any other: decoders must not swallow it
-// (that would also shift every byte offset after it).
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** A region grown past this by one large message is trimmed afterwards. */
 const TRIM_ABOVE = 16 * 1024;
 
-/**
- * One character per byte (U+0000 to U+00FF), so regex offsets are byte
- * offsets. `TextDecoder("latin1")` is windows-1252 and maps 0x80-0x9F
- * elsewhere, so it cannot serve.
- */
-function bytesAsText(bytes: Uint8Array): string {
-  let text = "";
-  for (let at = 0; at < bytes.length; at += 8192) {
-    text += String.fromCharCode.apply(null, bytes.subarray(at, at + 8192) as unknown as number[]);
-  }
-  return text;
+const EMPTY = new Uint8Array(0);
+
+/** The bytes of an incomplete character a streaming decoder holds after `held` + `view`. */
+function heldUtf8(held: Uint8Array, view: Uint8Array): Uint8Array {
+  if (view.length > 0 && view[view.length - 1]! < 0x80) return EMPTY; // ends on ASCII
+  const last = new Uint8Array(held.length + Math.min(view.length, 3));
+  last.set(held);
+  last.set(view.subarray(view.length - (last.length - held.length)), held.length);
+  return last.slice(completeUtf8Length(last));
 }
 
 /** Cuts one channel's input into frames and hands them to its host. */
@@ -100,6 +96,10 @@ export class Deframer {
   /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
   #frameNext = 0;
   #frames = 0;
+  /** The bytes of a split character the streaming decoder holds (at most 3). */
+  #heldText: Uint8Array = EMPTY;
+  /** The text a RegExp delimiter searches, kept across reads. */
+  readonly #regexText: RegexText = new RegexText();
 
   /**
    * Creates the read path of one channel.
@@ -125,6 +125,7 @@ export class Deframer {
     this.#delimiter = parseDelimiter(value);
     this.#value = value;
     this.#ruleStale = true;
+    this.#regexText.reset();
     this.#epoch++;
   }
 
@@ -142,6 +143,9 @@ export class Deframer {
       throw new TypeError(`Invalid encoding "${value}": use null (bytes) or "utf-8"`);
     }
     this.#encoding = value;
+    this.#heldText = EMPTY;
+    this.#decoder = null;
+    this.#regexText.reset();
     this.#epoch++;
   }
 
@@ -151,6 +155,7 @@ export class Deframer {
   }
   set regexSearch(value: boolean) {
     this.#regexSearch = Boolean(value);
+    this.#regexText.reset();
     this.#epoch++;
   }
 
@@ -189,7 +194,8 @@ export class Deframer {
 
   /** Bytes buffered after the frame being delivered: input no callback has seen yet. */
   get unread(): number {
-    return this.#region === 0 ? 0 : this.#core.buffered(this.#region) - this.#frameNext;
+    const buffered = this.#region === 0 ? 0 : this.#core.buffered(this.#region) - this.#frameNext;
+    return buffered + this.#heldText.length;
   }
 
   // --- input ---------------------------------------------------------------
@@ -227,6 +233,7 @@ export class Deframer {
     const core = this.#core;
     const rest = core.buffered(region);
     if (rest > 0) core.consume(region, rest);
+    this.#regexText.reset();
     this.#decoder?.decode(); // a message never continues the next one's text
     if (data.length > TRIM_ABOVE) core.trim(region);
     return rest;
@@ -278,6 +285,7 @@ export class Deframer {
     }
     this.#frameNext = 0;
     this.#ruleStale = true;
+    this.#regexText.reset();
   }
 
   // --- delivery ------------------------------------------------------------
@@ -300,6 +308,7 @@ export class Deframer {
 
   #discard(): void {
     if (this.#region !== 0) this.#core.consume(this.#region, this.#core.buffered(this.#region));
+    this.#regexText.reset();
     this.#frameNext = 0;
   }
 
@@ -392,59 +401,54 @@ export class Deframer {
     }
   }
 
-  /** Decodes a frame; `streaming` keeps a split character for the next one (stream mode only). */
+  /**
+   * Decodes a frame; `streaming` keeps a split character for the next one
+   * (stream mode only). The bytes the decoder keeps are tracked: they are
+   * unread input (STARTTLS must not pass them off as TLS-protected).
+   */
   #text(view: Uint8Array, streaming: boolean): string {
     this.#decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
-    return this.#decoder.decode(view, { stream: streaming && this.#stream });
+    const stream = streaming && this.#stream;
+    const text = this.#decoder.decode(view, { stream });
+    this.#heldText = stream ? heldUtf8(this.#heldText, view) : EMPTY;
+    return text;
   }
 
   /**
-   * Frames every regex match in the buffered input: the input is decoded
-   * once and searched on from each match's end, so a buffer full of matches
-   * costs linear time. Returns true when the loop should go on (a callback
-   * changed the delimiter or the encoding).
+   * Frames every regex match in the buffered input. The text is kept across
+   * calls (`_regex_text.ts`: each read decodes only its own bytes, and a
+   * bounded expression resumes where a new match could begin), and searched
+   * on from each match's end. Returns true when the loop should go on (a
+   * callback changed a setting).
    */
   #drainRegex(region: number, buffered: number, delimiter: RegexDelimiter): boolean {
     const core = this.#core;
     const base = core.base(region);
-    let view = core.bytes(region).subarray(base, base + buffered);
+    const view = core.bytes(region).subarray(base, base + buffered);
     const utf8 = this.#encoding !== null;
-    let text: string;
-    /** Where each code unit starts, when the input held invalid UTF-8. */
-    let offsets: Uint32Array | null = null;
-    if (utf8) {
-      // A stream keeps a character split across reads for the next read.
-      if (this.#stream) view = view.subarray(0, completeUtf8Length(view));
-      try {
-        text = strictUtf8.decode(view);
-      } catch {
-        ({ text, offsets } = decodeUtf8WithOffsets(view));
-      }
-    } else {
-      text = bytesAsText(view);
-    }
+    const cache = this.#regexText;
+    cache.extend(view, utf8, !this.#stream);
+    const text = cache.text;
     const search = this.#regexSearch;
     const re = search ? delimiter.searchAll : delimiter.match;
     const epoch = this.#epoch;
     const host = this.#host;
     let at = 0; // characters of `text` framed so far
     let atByte = 0; // the same, in bytes
+    let from = search ? cache.searchFrom : 0;
     let frames = 0;
-    while (at < text.length) {
-      re.lastIndex = at;
+    while (from < text.length) {
+      re.lastIndex = from;
       const found = re.exec(text);
-      if (found === null || found[0].length === 0) break;
+      if (found === null) break;
+      if (found[0].length === 0) {
+        if (!search) break;
+        from = found.index + 1; // an empty match cuts nothing: look further
+        continue;
+      }
       const end = found.index + found[0].length;
-      const startByte = !utf8
-        ? found.index
-        : offsets !== null
-        ? offsets[found.index]!
-        : atByte + utf8Length(text, at, found.index);
-      const endByte = !utf8
-        ? end
-        : offsets !== null
-        ? offsets[end]!
-        : startByte + utf8Length(text, found.index, end);
+      const startByte = cache.byteAt(found.index, utf8, at, atByte);
+      const endByte = cache.byteAt(end, utf8, found.index, startByte);
       this.#frameNext = endByte;
       frames++;
       try {
@@ -454,18 +458,27 @@ export class Deframer {
       } catch (error) {
         host[framingFailed](error);
       }
-      at = end;
+      at = from = end;
       atByte = endByte;
       if (this.#epoch !== epoch) break;
     }
     this.#frames += frames;
     if (this.#region !== region) return false;
     this.#frameNext = 0;
+    const changed = this.#epoch !== epoch;
+    if (changed) {
+      cache.reset();
+    } else {
+      // No match starts before `from`; one that ends in bytes yet to come
+      // starts at most `mostMatch` characters before the text's end.
+      cache.searchFrom = Math.max(from, text.length - delimiter.mostMatch + 1);
+      cache.drop(at, atByte);
+    }
     if (atByte > 0) core.consume(region, atByte);
     if (this.#stream && frames === 0 && buffered >= this.#bufferSize) {
       this.#overflow(buffered, this.#bufferSize);
     }
-    return frames > 0 && this.#epoch !== epoch;
+    return frames > 0 && changed;
   }
 
   #overflow(bytes: number, limit: number): void {

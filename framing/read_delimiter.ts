@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { FrameRule } from "./frame_rule.ts";
+import { type FrameRule, MAX_DELIMITER_LENGTH } from "./frame_rule.ts";
 import { describe } from "./_describe.ts";
+import { mostMatchLength } from "./_regex_text.ts";
 import { NetStruct } from "./net_struct.ts";
 import { Struct } from "./struct.ts";
 
@@ -61,16 +62,26 @@ export type Delimiter =
 /** A parsed delimiter the framing core scans for. */
 export type CoreDelimiter = Extract<Delimiter, { readonly kind: "core" }>;
 
-/** A parsed `RegExp` delimiter: search (first match, or every match from `lastIndex`) and match (anchored) forms. */
+/** A parsed `RegExp` delimiter: search (every match from `lastIndex`) and match (anchored) forms. */
 export interface RegexDelimiter {
   readonly kind: "regex";
-  /** Finds the first match. */
-  readonly search: RegExp;
   /** Finds the next match from `lastIndex` (global). */
   readonly searchAll: RegExp;
   /** Matches at `lastIndex` only (sticky). */
   readonly match: RegExp;
+  /** The most characters a match takes, or `Infinity` (see `_regex_text.ts`). */
+  readonly mostMatch: number;
 }
+
+/**
+ * The largest `bufferSize`, block size or `Struct` record: 1 GiB (what one
+ * receive buffer of the framing core holds) less one 64 KiB read, so input
+ * is always judged complete or overflowing before the buffer is full.
+ */
+export const MAX_BUFFER_SIZE: number = 2 ** 30 - 2 ** 16;
+
+/** Strings a delimiter `RegExp` is tried on at assignment: none may give an empty match. */
+const EMPTY_MATCH_PROBES = ["", "\n", "\r\n", " ", "a", "0", ";", "\t"];
 
 const CHUNK: Delimiter = { kind: "chunk" };
 const encoder = new TextEncoder();
@@ -81,6 +92,12 @@ function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
       `Invalid readDelimiter ${
         describe(original)
       }: a delimiter must not be empty; use null for chunks`,
+    );
+  }
+  if (delimiter.length > MAX_DELIMITER_LENGTH) {
+    throw new RangeError(
+      `Invalid readDelimiter ${describe(original)}: a delimiter is at most ` +
+        `${MAX_DELIMITER_LENGTH} bytes, this one ${delimiter.length}; use a RegExp for a longer one`,
     );
   }
   return {
@@ -94,6 +111,32 @@ function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
 
 function withoutFlags(re: RegExp, add: string): RegExp {
   return new RegExp(re.source, re.flags.replace(/[gy]/g, "") + add);
+}
+
+function checkSize(size: number, what: string, original: unknown): number {
+  if (size > MAX_BUFFER_SIZE) {
+    throw new RangeError(
+      `Invalid readDelimiter ${describe(original)}: ${what} of ${size} bytes is over the ` +
+        `limit of ${MAX_BUFFER_SIZE} (1 GiB less one read)`,
+    );
+  }
+  return size;
+}
+
+/** Rejects a RegExp that can match the empty string: it would never cut a frame. */
+function checkNotEmpty(re: RegExp, original: RegExp): void {
+  for (const probe of EMPTY_MATCH_PROBES) {
+    re.lastIndex = 0;
+    const found = re.exec(probe);
+    if (found !== null && found[0].length === 0) {
+      throw new TypeError(
+        `Invalid readDelimiter ${describe(original)}: it matches the empty string ` +
+          `(in ${
+            JSON.stringify(probe)
+          }), so it would never cut a frame; make it match at least one character`,
+      );
+    }
+  }
 }
 
 /**
@@ -113,6 +156,7 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
         `Invalid readDelimiter ${describe(value)}: a block size must be a positive integer`,
       );
     }
+    checkSize(value, "a block size", value);
     return {
       kind: "core",
       rule: { kind: "fixed", size: value },
@@ -122,14 +166,17 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
     };
   }
   if (value instanceof RegExp) {
+    const searchAll = withoutFlags(value, "g");
+    checkNotEmpty(searchAll, value);
     return {
       kind: "regex",
-      search: withoutFlags(value, ""),
-      searchAll: withoutFlags(value, "g"),
+      searchAll,
       match: withoutFlags(value, "y"),
+      mostMatch: mostMatchLength(value),
     };
   }
   if (value instanceof Struct) {
+    checkSize(value.size, "a record", value);
     return {
       kind: "core",
       rule: value.rule,
@@ -151,12 +198,15 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
  * Validates a `bufferSize` setting.
  *
  * @param value The most bytes to buffer for one frame (or datagram).
+ * @param most The largest value that works (`MAX_BUFFER_SIZE` by default).
  * @returns The value.
- * @throws {RangeError} For a value that is not a positive integer.
+ * @throws {RangeError} For a value that is not a positive integer up to `most`.
  */
-export function checkBufferSize(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`Invalid bufferSize ${value}: expected a positive integer`);
+export function checkBufferSize(value: number, most: number = MAX_BUFFER_SIZE): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > most) {
+    throw new RangeError(
+      `Invalid bufferSize ${describe(value)}: expected a positive integer up to ${most}`,
+    );
   }
   return value;
 }

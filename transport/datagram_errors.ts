@@ -8,8 +8,8 @@
 /**
  * What went wrong with a datagram:
  *
- * - `"oversized"`: it was larger than `bufferSize` (its size is `bytes`);
- *   dropped.
+ * - `"oversized"`: it was larger than `bufferSize` (its size is `bytes`),
+ *   or a record in it declared a length beyond `bufferSize`; dropped.
  * - `"truncated"`: the socket could not receive it whole (it had at least
  *   `bytes` bytes); dropped.
  * - `"incomplete"`: with a `readDelimiter`, `bytes` bytes at its end did not
@@ -20,8 +20,8 @@
  * - `"receive"`: the socket reported an error while receiving (for example
  *   an ICMP "port unreachable" on a connected channel).
  * - `"connect"`: `connect()` failed (passed to `onConnectError`).
- * - `"decode"`: with `encoding = "utf-8"` and a `RegExp` delimiter, the
- *   datagram was not valid UTF-8; it is dropped.
+ * - `"overflow"`: `write()` would have queued more than `maxWriteBuffer`
+ *   bytes; thrown by `write()`, nothing was queued.
  *
  * @example Usage
  * ```ts
@@ -44,7 +44,7 @@ export type DatagramErrorReason =
   | "send"
   | "receive"
   | "connect"
-  | "decode";
+  | "overflow";
 
 /**
  * Details of a {@linkcode DatagramError}.

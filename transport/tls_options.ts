@@ -69,3 +69,17 @@ export interface TlsServerOptions {
    */
   alpnProtocols?: string[];
 }
+
+/**
+ * What `stream.startSSL()` takes: the client options, and on a stream
+ * accepted by a plain server (which acts as the TLS server) `cert` and `key`.
+ *
+ * @example Usage
+ * ```ts
+ * import { type StartTlsOptions, Stream } from "@pants/pants";
+ *
+ * const options: StartTlsOptions = { hostname: "localhost" };
+ * new Stream().startSSL(options);
+ * ```
+ */
+export type StartTlsOptions = TlsClientOptions & Partial<TlsServerOptions>;
