@@ -1,9 +1,18 @@
 /**
  * A stream's read side: the loop that reads the socket into one buffer and
  * hands each read to the stream, and the buffer's size, which follows the
- * traffic: small (256 bytes) for an idle or chatty stream, 64 KiB while
- * reads fill it, small again after a run of small reads. The mirror of
- * `_writer.ts`; the stream is the host, through symbol-keyed methods.
+ * traffic. The mirror of `_writer.ts`; the stream is the host, through
+ * symbol-keyed methods.
+ *
+ * Sizing: a read that fills the buffer grows it four times (256 B, 1 KiB,
+ * 4 KiB, 16 KiB, 64 KiB); a read that uses an eighth of it or less
+ * shrinks it to twice that read (at least 256 B), so reads of steady size
+ * keep their buffer. An idle stream's pending read thus holds 1 KiB after a
+ * 256-byte message (where growing straight to 64 KiB would pin 64 KiB per
+ * idle peer), at most eight times its last partial read, and never more
+ * than 64 KiB, whatever came before; a bulk transfer reaches 64 KiB reads
+ * after four reads. (Deno cannot swap the buffer of a pending read, so a
+ * stream that falls silent right after a large read keeps that buffer.)
  *
  * @module
  */
@@ -12,11 +21,7 @@ import type { Transport } from "../transport/_socket.ts";
 
 /** `host[readable]()`: whether to read now (connected, not paused, not upgrading). */
 export const readable: unique symbol = Symbol("pants.readable");
-/**
- * `host[bytesRead](bytes, shrunk)`: one read's bytes, valid during the call;
- * `shrunk` when the reader gave its large buffer back (the host may trim
- * its own buffers too).
- */
+/** `host[bytesRead](bytes)`: one read's bytes, valid during the call. */
 export const bytesRead: unique symbol = Symbol("pants.bytesRead");
 /** `host[readEnded]()`: the peer half-closed (EOF). */
 export const readEnded: unique symbol = Symbol("pants.readEnded");
@@ -26,22 +31,23 @@ export const readFailed: unique symbol = Symbol("pants.readFailed");
 /** What the reader feeds. */
 export interface ReaderHost {
   [readable](): boolean;
-  [bytesRead](bytes: Uint8Array, shrunk: boolean): void;
+  [bytesRead](bytes: Uint8Array): void;
   [readEnded](): void;
   [readFailed](error: unknown): void;
 }
 
 const SMALL_READ = 256;
 const LARGE_READ = 64 * 1024;
-/** Small reads in a row after which a large buffer is given back. */
-const SHRINK_AFTER = 64;
+/** How much a full read grows the buffer. */
+const GROWTH = 4;
+/** A read this many times smaller than the buffer shrinks it. */
+const SHRINK = 8;
 const EMPTY = new Uint8Array(0);
 
 /** Reads one connection while its host is readable. */
 export class Reader {
   readonly #host: ReaderHost;
   #buffer: Uint8Array = EMPTY;
-  #smallReads = 0;
   #running = false;
   #pending = false;
 
@@ -91,24 +97,22 @@ export class Reader {
         host[readEnded]();
         return;
       }
-      host[bytesRead](buffer.subarray(0, n), this.#adapt(n, buffer));
+      host[bytesRead](buffer.subarray(0, n));
+      this.#adapt(n, buffer);
     }
     this.#running = false;
   }
 
-  /** Sizes the buffer of the next read; true when it shrank. */
-  #adapt(n: number, buffer: Uint8Array): boolean {
-    if (this.#buffer === EMPTY) return false; // stopped: the stream closed
-    if (n > SMALL_READ) {
-      this.#smallReads = 0;
-    } else if (n === buffer.length && buffer.length < LARGE_READ) {
-      this.#buffer = new Uint8Array(LARGE_READ);
-      this.#smallReads = 0;
-    } else if (buffer.length > SMALL_READ && ++this.#smallReads >= SHRINK_AFTER) {
-      this.#buffer = new Uint8Array(SMALL_READ);
-      this.#smallReads = 0;
-      return true;
+  /** Sizes the buffer of the next read. */
+  #adapt(n: number, buffer: Uint8Array): void {
+    if (this.#buffer !== buffer) return; // stopped: the stream closed
+    const size = buffer.length;
+    if (n === size) {
+      if (size < LARGE_READ) this.#buffer = new Uint8Array(Math.min(size * GROWTH, LARGE_READ));
+    } else if (size > SMALL_READ && n * SHRINK <= size) {
+      let next = SMALL_READ;
+      while (next < 2 * n) next *= 2;
+      this.#buffer = new Uint8Array(next);
     }
-    return false;
   }
 }

@@ -63,8 +63,14 @@ export interface DeframerHost {
 /** Whether partial frames carry over between inputs (`stream`) or each input is framed alone. */
 export type DeframerMode = "stream" | "message";
 
-/** A region grown past this by one large message is trimmed afterwards. */
+/**
+ * A region that held more than this is given back its spare capacity as
+ * soon as it holds no more than a small region does, so an idle channel
+ * keeps no large buffer whatever it received before.
+ */
 const TRIM_ABOVE = 16 * 1024;
+/** What a trimmed region can still hold (its inline area, `MIN_REGION_BYTES`). */
+const TRIMMED = 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -96,6 +102,8 @@ export class Deframer {
   /** Offset (from the first unconsumed byte) where the frame being delivered ends. */
   #frameNext = 0;
   #frames = 0;
+  /** The region held more than `TRIM_ABOVE` bytes since it was last trimmed. */
+  #grown = false;
   /** The bytes of a split character the streaming decoder holds (at most 3). */
   #heldText: Uint8Array = EMPTY;
   /** The text a RegExp delimiter searches, kept across reads. */
@@ -213,6 +221,7 @@ export class Deframer {
     }
     if (!this.#append(chunk)) return;
     this.drain();
+    this.#release();
   }
 
   /**
@@ -235,7 +244,7 @@ export class Deframer {
     if (rest > 0) core.consume(region, rest);
     this.#regexText.reset();
     this.#decoder?.decode(); // a message never continues the next one's text
-    if (data.length > TRIM_ABOVE) core.trim(region);
+    this.#release();
     return rest;
   }
 
@@ -269,11 +278,12 @@ export class Deframer {
     }
   }
 
-  /** Drops buffered input and releases the region's spare capacity when it is empty. */
-  trim(): void {
-    if (this.#region !== 0 && this.#core.buffered(this.#region) === 0) {
-      this.#core.trim(this.#region);
-    }
+  /** Gives a grown region back its spare capacity once it holds little again. */
+  #release(): void {
+    if (!this.#grown || this.#region === 0) return;
+    if (this.#core.buffered(this.#region) > TRIMMED) return;
+    this.#core.trim(this.#region);
+    this.#grown = false;
   }
 
   /** Frees the region: the channel closed. Settings stay; input restarts empty. */
@@ -298,6 +308,7 @@ export class Deframer {
         this.#ruleStale = true;
       }
       this.#core.append(this.#region, chunk);
+      if (!this.#grown && this.#core.buffered(this.#region) > TRIM_ABOVE) this.#grown = true;
       return true;
     } catch (error) {
       this.#discard();

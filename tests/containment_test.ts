@@ -304,3 +304,17 @@ Deno.test("Datagram.write throws an overflow DatagramError beyond maxWriteBuffer
     ok(queued >= 4 && queued <= 5, `${queued} queued`);
   });
 });
+
+Deno.test("Deframer gives a grown receive buffer back as soon as it holds little again", () => {
+  const core = new ReferenceFramingCore();
+  const deframer = new Deframer(new Host(), "stream", core);
+  deframer.readDelimiter = "\n";
+  deframer.bufferSize = 1 << 20;
+  deframer.push(new Uint8Array(1024).fill(0x61));
+  const small = core.liveBytes;
+  for (let i = 0; i < 64; i++) deframer.push(new Uint8Array(1024).fill(0x61)); // one 65 KiB line
+  ok(core.liveBytes > 64 * 1024, "the region grew for the long line");
+  deframer.push(new TextEncoder().encode("\nnext"));
+  strictEqual(core.liveBytes, small, "and shrank once the line was delivered");
+  deframer.close();
+});
