@@ -423,7 +423,7 @@ export class Stream extends BufferedChannel {
   }
 
   /** @ignore */
-  [bytesRead](bytes: Uint8Array, shrunk: boolean): void {
+  [bytesRead](bytes: Uint8Array): void {
     if (this.#state !== "connected") return;
     const input = this[deframer];
     const stats = this.engine[statistics];
@@ -437,7 +437,6 @@ export class Stream extends BufferedChannel {
     if (timeouts !== null && timeouts.frame > 0 && this.#state === "connected") {
       timeouts.read(delivered > 0, input.buffered > 0);
     }
-    if (shrunk) input.trim();
     // Writes made while handling this read leave now, not a microtask later.
     if (this.#state === "connected") this[writer].flush();
   }
