@@ -36,7 +36,7 @@
  * @module
  */
 
-import { Engine } from "./engine/engine.ts";
+import { drivenByHand, Engine } from "./engine/engine.ts";
 import { ManualClock } from "./engine/clock.ts";
 import type { Timer } from "./engine/timer.ts";
 import type { Stream } from "./channels/stream.ts";
@@ -162,6 +162,7 @@ export class TestEngine extends Engine {
     const clock = new SteppedClock(options.start ?? 0);
     const graceMs = options.graceMs ?? 1000;
     super({ clock, graceMs });
+    this[drivenByHand](); // never warn at exit that it was not started
     this.#graceMs = graceMs;
     this.#clock = clock;
     this.clock = clock;

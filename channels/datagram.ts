@@ -6,6 +6,7 @@
  */
 
 import { statistics } from "../engine/stats.ts";
+import { unhandledError } from "../engine/engine.ts";
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
 import { checkBufferSize, type FrameEncoding } from "../framing/read_delimiter.ts";
 import { utf8Length } from "../framing/_utf8.ts";
@@ -24,6 +25,7 @@ import {
   type DatagramSink,
   type DatagramSocket,
   describePeer,
+  isSendDenied,
   openDatagram,
   sendFailure,
 } from "../transport/_datagram_socket.ts";
@@ -159,6 +161,8 @@ export class Datagram extends FramedChannel {
 
   #queue = new DatagramSendQueue();
   #sending = false;
+  /** Sends refused for want of `--allow-net` that the default `onError` saw. */
+  #deniedSends = 0;
 
   readonly #sink: DatagramSink = {
     datagram: (data, truncated, from) => this.#received(data, truncated, from),
@@ -233,12 +237,18 @@ export class Datagram extends FramedChannel {
   /**
    * Called when `listen()` fails (address in use, not permitted, Unix
    * datagrams without `--unstable-net`). The channel closes afterwards.
-   * The default logs the error.
+   * The default treats the error as unhandled: the engine stops and
+   * `engine.start()` rejects with it, so the script exits with a non-zero
+   * code (see {@linkcode Engine.start}; on an engine driven by `poll()` it
+   * is logged and the next `poll()` throws it). Override it to handle the
+   * failure and keep the engine running.
    *
    * @param error Why; the message names the address and the flag that would allow it.
    */
   onListenError(error: ListenError): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    if (!this.engine[unhandledError](error)) {
+      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    }
   }
 
   /** Called once the channel is bound and connected by `connect()`. */
@@ -246,12 +256,18 @@ export class Datagram extends FramedChannel {
 
   /**
    * Called when `connect()` fails (not permitted, name not resolved). The
-   * channel closes afterwards. The default logs the error.
+   * channel closes afterwards. The default treats the error as unhandled:
+   * the engine stops and `engine.start()` rejects with it, so the script
+   * exits with a non-zero code (see {@linkcode Engine.start}; on an engine
+   * driven by `poll()` it is logged and the next `poll()` throws it).
+   * Override it to handle the failure and keep the engine running.
    *
    * @param error Why, with reason `"connect"`; `cause` is the underlying error.
    */
   onConnectError(error: DatagramError): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    if (!this.engine[unhandledError](error)) {
+      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    }
   }
 
   /**
@@ -273,13 +289,20 @@ export class Datagram extends FramedChannel {
    * Called with a {@linkcode DatagramError} about one datagram (dropped,
    * not sent), or with an exception thrown by a callback. The default logs
    * a `DatagramError` and keeps the channel open; for anything else it logs
-   * and closes the channel.
+   * and closes the channel. A send that `--allow-net` refused is logged
+   * once per channel, with the flag to add: later ones are counted, and the
+   * count is logged when the channel closes.
    *
    * @param error What went wrong.
    */
   override onError(error: unknown): void {
     if (error instanceof DatagramError) {
-      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+      const denied = isSendDenied(error);
+      if (denied && this.#deniedSends++ > 0) return;
+      console.error(
+        `${this.constructor.name} #${this.id}: ${error.message}` +
+          (denied ? " (later refused sends on this channel are counted, not logged)" : ""),
+      );
       return;
     }
     super.onError(error);
@@ -621,6 +644,14 @@ export class Datagram extends FramedChannel {
     this.#socket?.close();
     this[deframer].close();
     this.engine.detach(this);
+    const unlogged = this.#deniedSends - 1;
+    if (unlogged > 0) {
+      console.error(
+        `${this.constructor.name} #${this.id}: ${unlogged} more ` +
+          `${unlogged === 1 ? "datagram was" : "datagrams were"} not sent for want of ` +
+          "--allow-net (not logged one by one)",
+      );
+    }
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
 }

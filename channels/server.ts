@@ -15,6 +15,7 @@ import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/stats.ts";
+import { unhandledError } from "../engine/engine.ts";
 import type { TlsServerOptions } from "../transport/tls_options.ts";
 
 /**
@@ -296,13 +297,19 @@ export class Server<S extends Stream = Stream> extends Channel {
 
   /**
    * Called when listening fails (address in use, not permitted). The default
-   * logs the error and closes the server.
+   * closes the server and treats the error as unhandled: the engine stops
+   * and `engine.start()` rejects with it, so the script exits with a
+   * non-zero code (see {@linkcode Engine.start}; on an engine driven by
+   * `poll()` it is logged and the next `poll()` throws it). Override it to
+   * handle the failure and keep the engine running.
    *
    * @param error Why; the message names the address and the flag that would allow it.
    */
   onListenError(error: ListenError): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
     this.close();
+    if (!this.engine[unhandledError](error)) {
+      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    }
   }
 
   /**

@@ -18,6 +18,7 @@ import { connectTls } from "../transport/_tls.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
 import { statistics } from "../engine/stats.ts";
+import { unhandledError } from "../engine/engine.ts";
 import type { ChannelOptions, CloseOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
 import { BufferedChannel, type StreamPhase, type StreamServer } from "./buffered_channel.ts";
@@ -205,13 +206,21 @@ export class Stream extends BufferedChannel {
   onConnect(): void {}
 
   /**
-   * Called when `connect()` fails. The default logs the error and closes.
+   * Called when `connect()` fails (refused, not permitted, name not
+   * resolved). The default closes the stream and treats the error as
+   * unhandled: the engine stops and `engine.start()` rejects with it, so the
+   * script exits with a non-zero code (see {@linkcode Engine.start}; on an
+   * engine driven by `poll()` it is logged and the next `poll()` throws it).
+   * Override it to handle the failure (retry, report) and keep the engine
+   * running.
    *
    * @param error Why; `cause` is the Deno error.
    */
   onConnectError(error: StreamConnectError): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
     this.close({ flush: false });
+    if (!this.engine[unhandledError](error)) {
+      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    }
   }
 
   /**

@@ -36,6 +36,29 @@ export class AttachedChannels {
   }
 
   /**
+   * The attached channels for a message, by kind with their class names:
+   * `["1 server (Server)", "2 streams (Client)"]`.
+   *
+   * @returns One entry per kind present.
+   */
+  describe(): string[] {
+    const classes: Record<EngineChannel["kind"], Set<string>> = {
+      server: new Set(),
+      stream: new Set(),
+      datagram: new Set(),
+    };
+    for (const channel of this.#channels) classes[channel.kind].add(channel.constructor.name);
+    const parts: string[] = [];
+    for (const kind of ["server", "stream", "datagram"] as const) {
+      const n = this.#counts[kind];
+      if (n === 0) continue;
+      const noun = kind === "datagram" ? "datagram channel" : kind;
+      parts.push(`${n} ${noun}${n === 1 ? "" : "s"} (${[...classes[kind]].join(", ")})`);
+    }
+    return parts;
+  }
+
+  /**
    * Whether `channel` is attached.
    *
    * @param channel The channel.

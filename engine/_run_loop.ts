@@ -68,6 +68,11 @@ export class RunLoop {
   #state: State = "idle";
   #finishHooks: (() => void)[] = [];
   #startResolve: (() => void) | null = null;
+  #startReject: ((error: unknown) => void) | null = null;
+  /** An unhandled channel error that ends the current `start()`, once stopped. */
+  #failure: { error: unknown } | null = null;
+  /** An unhandled channel error for the next `poll()` to throw. */
+  #pollFailure: { error: unknown } | null = null;
   #startPromise: Promise<void> | null = null;
   #stopPromise: Promise<void> | null = null;
   #pollWake: (() => void) | null = null;
@@ -154,7 +159,10 @@ export class RunLoop {
       );
     }
     this.#state = "started";
-    this.#startPromise = new Promise((resolve) => this.#startResolve = resolve);
+    this.#startPromise = new Promise((resolve, reject) => {
+      this.#startResolve = resolve;
+      this.#startReject = reject;
+    });
     this.#schedule.scheduleImmediate();
     return this.#startPromise;
   }
@@ -172,6 +180,27 @@ export class RunLoop {
   }
 
   /**
+   * A channel's failure nothing handled (a default `onListenError` or
+   * `onConnectError`). While `start()` runs: the first one stops the engine
+   * gracefully and `start()` rejects with it once stopped; later ones are
+   * dropped. Otherwise (an engine driven by `poll()`) the next `poll()`
+   * throws it.
+   *
+   * @param error The error.
+   * @returns `true` if `start()` will reject with it (or already will with
+   * an earlier one): the caller need not log it.
+   */
+  fail(error: unknown): boolean {
+    if (this.#startReject === null) {
+      this.#pollFailure ??= { error };
+      return false;
+    }
+    this.#failure ??= { error };
+    if (this.#state === "started") void this.stop();
+    return true;
+  }
+
+  /**
    * `poll()`: waits (up to `timeoutMs`) unless ready, then runs one iteration.
    *
    * @param timeoutMs Longest wait in milliseconds.
@@ -179,6 +208,11 @@ export class RunLoop {
    */
   async poll(timeoutMs: number): Promise<void> {
     checkPollTimeout(timeoutMs);
+    const failure = this.#pollFailure;
+    if (failure !== null && this.#state === "idle") {
+      this.#pollFailure = null;
+      throw failure.error;
+    }
     if (this.#state !== "idle") {
       throw new Error(
         this.#state === "polling"
@@ -294,10 +328,13 @@ export class RunLoop {
     this.#schedule.disarm();
     this.#schedule.cancelImmediate();
     this.#state = "idle";
-    const resolve = this.#startResolve;
-    this.#startResolve = null;
+    const resolve = this.#startResolve, reject = this.#startReject;
+    const failure = this.#failure;
+    this.#startResolve = this.#startReject = null;
     this.#startPromise = null;
-    resolve?.();
+    this.#failure = null;
+    if (failure === null) resolve?.();
+    else reject?.(failure.error);
   }
 
   #runFinishHooks(): void {

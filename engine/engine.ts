@@ -5,7 +5,8 @@
  * comment describes the loop). The work is done by internal parts:
  * `_run_loop.ts` (states, iterations, turns, `poll()` and `stop()`), which
  * drives `timer_ring.ts`, `_task_queue.ts`, `_attached_channels.ts`,
- * `_cached_time.ts` and `_host_schedule.ts`.
+ * `_cached_time.ts` and `_host_schedule.ts`; `_never_started.ts` warns at
+ * exit about an engine given work but never started.
  *
  * @module
  */
@@ -17,9 +18,23 @@ import type { Timer } from "./timer.ts";
 import { checkDelay, checkFunction } from "./_checks.ts";
 import { RunLoop } from "./_run_loop.ts";
 import { listenForSignals } from "./_signals.ts";
+import { NeverStarted } from "./_never_started.ts";
 
 // Channels and `mod.ts` take the channel contract from here, with the engine.
 export type { EngineChannel };
+
+/**
+ * The engine method a channel's default `onListenError` / `onConnectError`
+ * calls with the error nothing handled (see {@linkcode Engine.start}). The
+ * engine learns of it this way without knowing the channels.
+ */
+export const unhandledError: unique symbol = Symbol("unhandledError");
+
+/**
+ * The engine method that turns off the exit warning for an engine that was
+ * never started; `TestEngine` calls it (tests drive their engine by hand).
+ */
+export const drivenByHand: unique symbol = Symbol("drivenByHand");
 
 /**
  * Options for {@linkcode Engine}.
@@ -99,7 +114,8 @@ let defaultEngine: Engine | undefined;
  * host timer and the channels' own socket operations do. `start()` resolves
  * when `stop()` finishes, and also when the engine runs out of work (no
  * attached channel, no pending timer, nothing queued), so a finished script
- * exits by itself.
+ * exits by itself. It rejects instead when a channel's listen or connect
+ * failed and no handler took the error (see {@linkcode Engine.start}).
  *
  * ## Timers
  *
@@ -128,6 +144,7 @@ export class Engine {
    */
   readonly [statistics]: EngineStatistics = new EngineStatistics();
   readonly #loop: RunLoop;
+  readonly #neverStarted: NeverStarted = new NeverStarted(() => this.#neverStartedWarning());
 
   /**
    * The default engine, shared by every channel not given one (also
@@ -291,6 +308,7 @@ export class Engine {
   attach(channel: EngineChannel): void {
     const channels = this.#loop.channels;
     if (!channels.add(channel)) return;
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     if (this.#loop.stopping) {
       this.whenRunning(() => {
         if (channels.has(channel)) channel.close({ flush: true });
@@ -341,6 +359,7 @@ export class Engine {
    */
   whenRunning(fn: () => void): void {
     checkFunction(fn, "whenRunning");
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     this.#loop.whenRunningQueue.push(fn);
     this.#loop.wake();
   }
@@ -382,6 +401,7 @@ export class Engine {
    */
   callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "callback");
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     const timer = this.#loop.ring.callback(fn as Fn, args);
     this.#loop.callbackAdded();
     return timer;
@@ -408,6 +428,7 @@ export class Engine {
    */
   loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "loop");
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     const timer = this.#loop.ring.loop(fn as Fn, args);
     this.#loop.wake();
     return timer;
@@ -434,6 +455,7 @@ export class Engine {
   defer<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "defer", true);
     checkFunction(fn, "defer");
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     const timer = this.#loop.ring.defer(this.now() + ms, 0, fn as Fn, args);
     this.#loop.timerAdded();
     return timer;
@@ -464,6 +486,7 @@ export class Engine {
   cycle<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "cycle", false);
     checkFunction(fn, "cycle");
+    if (!this.#neverStarted.done) this.#neverStarted.note();
     const timer = this.#loop.ring.defer(this.now() + ms, ms, fn as Fn, args);
     this.#loop.timerAdded();
     return timer;
@@ -496,6 +519,20 @@ export class Engine {
    * work (no attached channel, no pending timer, nothing queued). The first
    * iteration runs in a later task, not inside this call.
    *
+   * An error nothing handled ends it, as an unhandled `'error'` event ends a
+   * Node process: when a `listen()` or `connect()` fails (address in use,
+   * permission denied, connection refused) and the channel's `onListenError`
+   * / `onConnectError` is not overridden (or the override calls the default
+   * through `super`), the engine stops gracefully (as `stop()` does: other
+   * channels flush and close) and the promise rejects with that error, so a
+   * script that awaits it, or does not handle it, exits with a non-zero
+   * code. Override the handler to keep running. On an engine driven by
+   * {@linkcode Engine.poll} instead, the next `poll()` throws the error.
+   *
+   * An engine given work (a channel that listens or connects, a timer) but
+   * never started, polled or stopped prints a one-line warning naming that
+   * work when the process exits (never for a `TestEngine`).
+   *
    * @example Usage
    * ```ts
    * import { engine } from "@pants/pants";
@@ -504,11 +541,29 @@ export class Engine {
    * await engine.start();
    * ```
    *
-   * @returns A promise resolved when the engine stopped or went idle.
+   * @example Exiting with a message when the server cannot listen
+   * ```ts
+   * import { engine, ListenError, Server, Stream } from "@pants/pants";
+   *
+   * new Server(Stream).listen(4040);
+   * try {
+   *   await engine.start();
+   * } catch (error) {
+   *   if (!(error instanceof ListenError)) throw error;
+   *   console.error(error.message);
+   *   Deno.exitCode = 2;
+   * }
+   * ```
+   *
+   * @returns A promise resolved when the engine stopped or went idle, or
+   * rejected with the first listen or connect error nothing handled (once
+   * the engine stopped).
    * @throws {Error} If the engine is already started, stopping or polling.
    */
   start(): Promise<void> {
-    return this.#loop.start();
+    const started = this.#loop.start();
+    this.#neverStarted.disarm();
+    return started;
   }
 
   /**
@@ -535,6 +590,7 @@ export class Engine {
    * @returns A promise resolved once everything is closed.
    */
   stop(): Promise<void> {
+    this.#neverStarted.disarm();
     return this.#loop.stop();
   }
 
@@ -543,7 +599,9 @@ export class Engine {
    * ready and `timeoutMs > 0`, first waits up to `timeoutMs` for a timer to
    * fall due or for work to be queued (socket reads are dispatched as they
    * arrive and do not end the wait). `poll(Infinity)` returns at once when
-   * the engine has no work at all.
+   * the engine has no work at all. A listen or connect error nothing
+   * handled since the previous `poll()` is thrown (rejected) by this one,
+   * before it iterates (see {@linkcode Engine.start}).
    *
    * @example Usage
    * ```ts
@@ -560,7 +618,47 @@ export class Engine {
    * @throws {RangeError} If `timeoutMs` is negative or NaN.
    */
   poll(timeoutMs = 0): Promise<void> {
+    this.#neverStarted.disarm();
     return this.#loop.poll(timeoutMs);
+  }
+
+  /**
+   * Takes a channel's error that nothing handled: the default
+   * `onListenError` / `onConnectError` of `Server`, `Stream` and `Datagram`
+   * call it. While `start()` runs, the engine stops gracefully and
+   * `start()` rejects with the first such error; on an engine driven by
+   * `poll()`, the next `poll()` throws it.
+   *
+   * @ignore
+   * @param error The error.
+   * @returns `true` if `start()` will reject with it (no need to log it).
+   */
+  [unhandledError](error: unknown): boolean {
+    return this.#loop.fail(error);
+  }
+
+  /**
+   * Never warns at exit that this engine was not started (`TestEngine`).
+   *
+   * @ignore
+   */
+  [drivenByHand](): void {
+    this.#neverStarted.disarm();
+  }
+
+  /** The exit warning for work left on an engine never started, or `null`. */
+  #neverStartedWarning(): string | null {
+    const parts = this.#loop.channels.describe();
+    const timers = this.#loop.ring.size;
+    if (timers > 0) parts.push(`${timers} timer${timers === 1 ? "" : "s"}`);
+    if (parts.length === 0) return null;
+    const last = parts.pop()!;
+    const what = parts.length === 0 ? last : `${parts.join(", ")} and ${last}`;
+    return this === defaultEngine
+      ? `Pants: the engine was never started, so ${what} did nothing: ` +
+        "call engine.start() after creating them"
+      : `Pants: an Engine was never started, so ${what} on it did nothing: ` +
+        "call its start() after creating them";
   }
 }
 

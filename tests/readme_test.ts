@@ -89,3 +89,13 @@ Deno.test("README leaves no placeholder", () => {
     ok(!readme.includes(word), `README contains "${word}"`);
   }
 });
+
+Deno.test("README explains the permission flags, Unix sockets' included, and start() rejecting", () => {
+  const start = readme.indexOf("## Permissions and failures");
+  ok(start > 0, "no Permissions and failures section");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  ok(section.includes("--allow-net=unix:"), "the Unix socket flag is missing");
+  ok(section.includes("--allow-read=") && section.includes("--allow-write="), section);
+  ok(section.includes("`engine.start()` rejects"), "start() rejecting is not explained");
+  ok(section.includes("non-zero"), "the exit code is not explained");
+});

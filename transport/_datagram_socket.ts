@@ -42,7 +42,7 @@ import {
   listenReason,
   netPermitted,
   notPermitted,
-  permissionDenied,
+  sendDenied,
 } from "./_permissions.ts";
 import {
   connectDenoUdp,
@@ -94,8 +94,20 @@ function listenFailure(where: DatagramPeer, error: unknown): ListenError {
   );
 }
 
+/** The errors {@linkcode sendFailure} made for sends `--allow-net` refused. */
+const deniedSends = new WeakSet<DatagramError>();
+
 /**
- * The message for a failed send: what was refused and what to do.
+ * Whether `error` is a send refused for want of a permission (made by
+ * {@linkcode sendFailure}): the channel logs the first one only.
+ */
+export function isSendDenied(error: DatagramError): boolean {
+  return deniedSends.has(error);
+}
+
+/**
+ * The message for a failed send: what was refused and what to do (for a
+ * refused permission, {@linkcode sendDenied}'s advice).
  *
  * @param error What the backend reported.
  * @param to Where the datagram was going.
@@ -104,12 +116,14 @@ function listenFailure(where: DatagramPeer, error: unknown): ListenError {
 export function sendFailure(error: unknown, to: DatagramPeer, bytes: number): DatagramError {
   const errno = errnoCode(error);
   let what: string;
+  let denied = false;
   if (
     isPermissionError(error) ||
     (errno === "UNKNOWN" && to.transport === "udp" &&
       !netPermitted(hostPort(to.hostname, to.port)))
   ) {
-    what = permissionDenied(to);
+    what = sendDenied(to);
+    denied = true;
   } else if (errno === "EMSGSIZE" || /too long|os error 90\b/i.test(String(error))) {
     what = "the datagram is too large (at most 65507 bytes over UDP/IPv4, 65527 over IPv6)";
   } else if (error instanceof Deno.errors.ConnectionRefused || errno === "ECONNREFUSED") {
@@ -117,11 +131,13 @@ export function sendFailure(error: unknown, to: DatagramPeer, bytes: number): Da
   } else {
     what = errorText(error);
   }
-  return new DatagramError(
+  const failure = new DatagramError(
     "send",
     `Cannot send a datagram of ${bytes} bytes to ${describePeer(to)}: ${what}`,
     { cause: error, remoteAddress: to, bytes },
   );
+  if (denied) deniedSends.add(failure);
+  return failure;
 }
 
 // --- addresses -----------------------------------------------------------------

@@ -47,6 +47,20 @@ export function permissionDenied(target: PermissionTarget): string {
 }
 
 /**
+ * The reason given for a send `--allow-net` refused. A UDP destination's
+ * port is usually a peer's own (a reply goes to the port its datagram came
+ * from, a different one per client), so naming it would be no advice: the
+ * flag names the host alone, which allows all its ports, and plain
+ * `--allow-net` for replies to any host. A Unix path is named as for binds.
+ */
+export function sendDenied(target: PermissionTarget): string {
+  if ("path" in target) return permissionDenied(target);
+  const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
+  return `permission denied: run with --allow-net=${host} (all its ports: a reply goes to ` +
+    "each sender's own port), or with plain --allow-net to answer any host";
+}
+
+/**
  * Whether `--allow-net` covers `host` (`"host:port"`, as {@linkcode hostPort}
  * spells it). With `request`, a permission still to be decided is asked for
  * (a prompt, when the process runs with one); otherwise only queried.

@@ -1,0 +1,57 @@
+/**
+ * The warning for an engine given work but never run: a script that makes a
+ * server and forgets `engine.start()` would otherwise exit at once, silently,
+ * with code 0.
+ *
+ * The first piece of work queued on an engine that was never started or
+ * polled registers one `unload` listener; at exit it prints one line naming
+ * what is still waiting (the channels by kind and class, the timers), if
+ * anything is. `start()`, `poll()` and `stop()` disarm it for good, and so
+ * does `TestEngine` (tests drive their engine by hand). It never warns
+ * twice.
+ *
+ * @module
+ */
+
+/** The warning {@linkcode NeverStarted} prints at exit, or `null` when nothing waits. */
+export type PendingWork = () => string | null;
+
+/** One engine's "never started" warning. */
+export class NeverStarted {
+  readonly #pending: PendingWork;
+  #armed = false;
+  /** `true` once the engine ran (or opted out): nothing more to watch. */
+  done = false;
+
+  /**
+   * Makes a disarmed warning.
+   *
+   * @param pending Makes the warning (one line) from the work left at exit.
+   */
+  constructor(pending: PendingWork) {
+    this.#pending = pending;
+  }
+
+  /** Work was queued: watch for exit, once. */
+  note(): void {
+    if (this.done || this.#armed) return;
+    if (typeof globalThis.addEventListener !== "function") return;
+    this.#armed = true;
+    globalThis.addEventListener("unload", this.#onUnload);
+  }
+
+  /** The engine ran (or must never warn): stop watching. */
+  disarm(): void {
+    this.done = true;
+    if (!this.#armed) return;
+    this.#armed = false;
+    globalThis.removeEventListener("unload", this.#onUnload);
+  }
+
+  readonly #onUnload = (): void => {
+    if (this.done) return;
+    const warning = this.#pending();
+    this.disarm();
+    if (warning !== null) console.warn(warning);
+  };
+}
