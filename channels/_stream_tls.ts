@@ -60,25 +60,29 @@ export function checkStartTls(at: StartTlsState, options: StartTlsOptions): void
 }
 
 /**
- * Upgrades a plaintext connection in place: as the TLS server for an
- * accepted stream, else as the client verifying `connectHost` by default.
+ * Starts upgrading a plaintext connection in place: as the TLS server for
+ * an accepted stream, else as the client verifying `connectHost` by
+ * default. Returns the TLS connection at once, its handshake under way
+ * (`handshakeWithin` waits for it): writes wait for the handshake, and
+ * closing it meanwhile ends the TCP connection at once.
  *
- * @throws {TlsHandshakeError} When the handshake fails.
+ * @throws {TlsHandshakeError} When the upgrade cannot start.
  */
 export function upgrade(
   plain: Transport,
   options: StartTlsOptions,
   accepted: boolean,
   connectHost: string | undefined,
-): Promise<Transport> {
+): Transport {
   return accepted
     ? upgradeServer(plain, options as TlsServerOptions)
     : upgradeClient(plain, { ...options, hostname: options.hostname ?? connectHost });
 }
 
 /**
- * Completes an accepted TLS connection's handshake, failing it after
- * `timeoutMs` (0: no limit) on the engine's timer ring.
+ * Completes a TLS connection's handshake (accepted by a TLS server, or
+ * started by `upgrade`), failing it after `timeoutMs` (0: no limit) on the
+ * engine's timer ring.
  *
  * @throws {TlsHandshakeError} When the handshake fails or takes too long.
  */

@@ -13,6 +13,7 @@ import { Stream } from "./stream.ts";
 import { checkTimeout } from "./_stream_timeouts.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
+import { abortTransport, handshake, listenTls, transportReleased } from "../transport/_tls.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/stats.ts";
 import { unhandledError } from "../engine/engine.ts";
@@ -94,6 +95,30 @@ export type RejectReason = "maxConnections" | "maxConnectionsPerAddress";
 
 type State = "idle" | "starting" | "listening" | "closed";
 
+/** How long a refused connection may take to go when no `handshakeTimeout` applies. */
+const REJECT_CLOSE_MS = 1000;
+
+/**
+ * The stream of a refused connection: once it closed and its socket is
+ * gone, its deadline is cancelled (so a flood of refused peers holds no
+ * timers).
+ */
+class Refused extends Stream {
+  readonly #transport: Transport;
+  readonly #deadline: Timer;
+
+  constructor(engine: Stream["engine"], transport: Transport, deadline: Timer) {
+    super({ engine });
+    this.#transport = transport;
+    this.#deadline = deadline;
+  }
+
+  override onClose(): void {
+    const deadline = this.#deadline;
+    transportReleased(this.#transport).then(() => deadline.cancel());
+  }
+}
+
 function hostOf(addr: Deno.Addr): string {
   const normal = normalizeAddr(addr);
   return "hostname" in normal ? normal.hostname : "path" in normal ? normal.path : "";
@@ -143,15 +168,15 @@ export class Server<S extends Stream = Stream> extends Channel {
   /** The open streams this server accepted, by `id`. */
   readonly channels: Map<number, S> = new Map();
   /**
-   * The most open streams at once; connections beyond it are accepted and
-   * closed at once.
+   * The most open streams at once; connections beyond it are accepted,
+   * passed to `onReject`, and closed (see `onReject` for when).
    *
    * @default {Infinity}
    */
   maxConnections: number = Infinity;
   /**
    * The most open streams from one remote host at once; connections beyond
-   * it are accepted and closed at once (after `onReject`).
+   * it are accepted, passed to `onReject`, and closed (see `onReject`).
    *
    * @default {Infinity}
    */
@@ -185,8 +210,9 @@ export class Server<S extends Stream = Stream> extends Channel {
   /**
    * For a TLS server: the most milliseconds an accepted connection may take
    * to complete its handshake before it is closed (0: no limit), so peers
-   * that connect and stay silent cannot pile up as streams. (Deno 2.9 frees
-   * the socket of a handshake in progress only when the peer acts or leaves.)
+   * that connect and stay silent cannot pile up. The TCP connection ends
+   * then, whatever the peer does. A refused connection (`onReject`) is
+   * closed within this time of being accepted (within 1 s with 0).
    *
    * @default {10000}
    * @throws {RangeError} At assignment, for a negative or non-finite value.
@@ -334,6 +360,11 @@ export class Server<S extends Stream = Stream> extends Channel {
    * Called for a connection refused by `maxConnections` or
    * `maxConnectionsPerAddress`, with a plain `Stream` for it: write a reply
    * if the protocol has one; the stream is closed (flushing) afterwards.
+   * On a TLS server it is called once the refused peer completed its
+   * handshake (a peer that does not is closed without it). Whatever the
+   * peer does, a refused connection is closed within `handshakeTimeout` of
+   * being accepted on a TLS server, and within 1 s on a plain one (or with
+   * a `handshakeTimeout` of 0), reply sent or not.
    *
    * @param _stream The refused connection.
    * @param _reason Which limit refused it.
@@ -360,7 +391,10 @@ export class Server<S extends Stream = Stream> extends Channel {
     this.engine.attach(this);
     this.engine.whenRunning(() => {
       if (this.#state !== "starting") return;
-      listenStream(resolved, options, this.#tls ?? undefined).then(
+      const listening = this.#tls === null
+        ? listenStream(resolved, options)
+        : listenTls(resolved, options, this.#tls);
+      listening.then(
         (acceptor) => {
           if (this.#state !== "starting") return acceptor.close();
           this.#acceptor = acceptor;
@@ -441,8 +475,24 @@ export class Server<S extends Stream = Stream> extends Channel {
 
   #reject(transport: Transport, reason: RejectReason): void {
     this.engine[statistics].rejected++;
-    const stream = new Stream({ engine: this.engine });
+    const tls = this.#tls !== null;
+    const limit = tls && this.#handshakeTimeout > 0 ? this.#handshakeTimeout : REJECT_CLOSE_MS;
+    // Whatever the peer does (stays silent, never reads), the connection ends by then.
+    const deadline = this.engine.defer(limit, () => {
+      stream.close({ flush: false });
+      abortTransport(transport);
+    });
+    const stream = new Refused(this.engine, transport, deadline);
     stream[adopt](transport, null);
+    if (!tls) return this.#refuse(stream, reason);
+    handshake(transport).then(
+      () => this.#refuse(stream, reason),
+      () => stream.close({ flush: false }),
+    );
+  }
+
+  #refuse(stream: Stream, reason: RejectReason): void {
+    if (!stream.connected) return;
     notify(this, this.onReject, stream, reason);
     stream.close();
   }

@@ -332,7 +332,16 @@ export class Stream extends BufferedChannel {
     this.engine.whenRunning(() => {
       if (this.#state !== "connecting") return;
       const tls = this.#tlsClient;
-      const connecting = tls === null ? connectStream(resolved) : connectTls(resolved, tls);
+      // The connection of a handshake under way is the stream's: close() and
+      // engine.stop() end it at once, and the handshake fails.
+      const connecting = tls === null ? connectStream(resolved) : connectTls(
+        resolved,
+        tls,
+        (pending) => {
+          if (this.#state === "connecting") this.#transport = pending;
+          else pending.close();
+        },
+      );
       connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();
@@ -406,7 +415,15 @@ export class Stream extends BufferedChannel {
 
   // --- reading -----------------------------------------------------------
 
-  /** Stops delivering input until `resumeReading()`; the kernel buffers meanwhile. */
+  /**
+   * Stops delivering input until `resumeReading()`. The connection is no
+   * longer read either, so the peer stalls once the kernel's socket buffers
+   * are full (a few MiB on Linux): meanwhile Pants takes in at most one more
+   * read (64 KiB) on TCP and Unix sockets, and on TLS (from the start or
+   * after STARTTLS) at most about 160 KiB (that read, 64 KiB of decrypted
+   * input queued, one read of the connection and one TLS record in flight).
+   * The same bound holds while `close()` waits to flush.
+   */
   pauseReading(): void {
     this.#paused = true;
     this[deframer].held = true;
@@ -523,20 +540,35 @@ export class Stream extends BufferedChannel {
     }, options);
     this.#upgrading = true;
     this[deframer].held = true;
-    this[writer].runExclusive(async (plain) => {
+    this[writer].runExclusive((plain) => {
+      let secured: Transport;
       try {
-        const secured = await upgrade(plain, options, accepted, this.#connectHost);
-        if (this.#state === "closed") return secured.close();
-        this.#transport = secured;
-        this.#secure = true;
-        this.#upgrading = false;
-        this[deframer].held = this.#paused || this.#state !== "connected";
-        notify(this, this.onSSLHandshake);
-        if (this[readable]()) this.#reader.start(this.#transport!);
+        secured = upgrade(plain, options, accepted, this.#connectHost);
       } catch (error) {
         this.#upgrading = false;
         this.#handshakeFailed(error as TlsHandshakeError);
+        return Promise.resolve();
       }
+      if (this.#state === "closed") return Promise.resolve(secured.close());
+      // The TLS connection is the stream's from now on: later writes wait in
+      // it for the handshake, and close() or engine.stop() end it at once
+      // unless a write waits (a flushing close then waits for the handshake).
+      this.#transport = secured;
+      handshakeWithin(this.engine, secured, 0).then(
+        () => {
+          if (this.#state === "closed") return;
+          this.#secure = true;
+          this.#upgrading = false;
+          this[deframer].held = this.#paused || this.#state !== "connected";
+          notify(this, this.onSSLHandshake);
+          if (this[readable]()) this.#reader.start(this.#transport!);
+        },
+        (error: TlsHandshakeError) => {
+          this.#upgrading = false;
+          this.#handshakeFailed(error);
+        },
+      );
+      return Promise.resolve();
     }, true);
     return this;
   }

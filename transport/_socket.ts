@@ -52,29 +52,8 @@ function unstableNet(): boolean {
   return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
 }
 
-/** Certificates for a TLS listener. */
-export interface ListenTlsKeys {
-  cert: string;
-  key: string;
-  alpnProtocols?: string[];
-}
-
-function listenTcp(
-  hostname: string,
-  port: number,
-  options: ListenOptions,
-  tls?: ListenTlsKeys,
-): Deno.Listener {
+function listenTcp(hostname: string, port: number, options: ListenOptions): Deno.Listener {
   const common = { hostname, port, tcpBacklog: options.backlog, reusePort: options.reusePort };
-  if (tls !== undefined) {
-    return Deno.listenTls({
-      ...common,
-      transport: "tcp",
-      cert: tls.cert,
-      key: tls.key,
-      alpnProtocols: tls.alpnProtocols,
-    });
-  }
   return Deno.listen(
     { ...common, transport: "tcp" } as Deno.TcpListenOptions & { transport: "tcp" },
   );
@@ -85,19 +64,15 @@ function listenTcp(
  * dual-stack `::` socket when `--allow-net` permits `[::]:port`; otherwise (for
  * example with `--allow-net=0.0.0.0:4040`, or no IPv6) on `0.0.0.0`.
  */
-function listenAnyHost(
-  port: number,
-  options: ListenOptions,
-  tls?: ListenTlsKeys,
-): Deno.Listener {
+function listenAnyHost(port: number, options: ListenOptions): Deno.Listener {
   if (netPermitted(hostPort("::", port))) {
     try {
-      return listenTcp("::", port, options, tls);
+      return listenTcp("::", port, options);
     } catch (error) {
       if (!(error instanceof Deno.errors.AddrNotAvailable)) throw error;
     }
   }
-  return listenTcp("0.0.0.0", port, options, tls);
+  return listenTcp("0.0.0.0", port, options);
 }
 
 async function isStaleUnixSocket(path: string): Promise<boolean> {
@@ -118,7 +93,8 @@ async function isStaleUnixSocket(path: string): Promise<boolean> {
 }
 
 /**
- * Listens for stream connections.
+ * Listens for stream connections (TLS servers listen here too, and run
+ * TLS over what they accept: `_tls.ts`).
  *
  * A Unix socket file left behind by a killed process (a socket nothing
  * accepts on) is replaced; a live socket or any other file is never removed.
@@ -128,12 +104,8 @@ async function isStaleUnixSocket(path: string): Promise<boolean> {
 export async function listenStream(
   address: ResolvedAddress,
   options: ListenOptions = {},
-  tls?: ListenTlsKeys,
 ): Promise<Acceptor> {
   if (address.transport === "unix") {
-    if (tls !== undefined) {
-      throw new ListenError(`Cannot listen on ${address.path}: Deno has no TLS over Unix sockets`);
-    }
     try {
       return Deno.listen({ transport: "unix", path: address.path });
     } catch (error) {
@@ -156,8 +128,8 @@ export async function listenStream(
   }
   try {
     return address.hostname === undefined
-      ? listenAnyHost(address.port, options, tls)
-      : listenTcp(address.hostname, address.port, options, tls);
+      ? listenAnyHost(address.port, options)
+      : listenTcp(address.hostname, address.port, options);
   } catch (error) {
     throw listenError(error, address, address.hostname);
   }

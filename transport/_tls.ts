@@ -1,48 +1,49 @@
 /**
  * TLS for streams: connecting, listening, and upgrading a connected stream
  * in place (STARTTLS), on both the client and the server side. Part of the
- * socket layer: the only module that calls Deno's TLS APIs.
+ * socket layer: the only module, with `_tls_server_upgrade.ts`, that runs
+ * TLS.
+ *
+ * Every TLS connection is a plain Deno connection that Pants owns, with
+ * `node:tls` running over it (`_tls_server_upgrade.ts` says why: Deno's own
+ * TLS keeps the socket of an unfinished handshake open after `close()`):
  *
  * - A client connects over TCP (`connectStream`, so `setNoDelay` and the
  *   permission hints are those of plain streams) and then runs the
- *   handshake with `Deno.startTls`; the certificate is checked against
- *   `hostname`, which may differ from the address connected to (connect to
- *   `127.0.0.1`, verify `localhost`). STARTTLS on a client is the same call.
- * - A TLS server is a `Deno.listenTls` listener; each accepted connection
- *   completes `handshake()` before its stream's `onConnect()`.
- * - Server-side STARTTLS has no Deno API: `_tls_server_upgrade.ts` runs a
- *   `node:tls` server socket over the Deno connection, in process, with no
- *   extra permission.
+ *   handshake; the certificate is checked against `hostname`, which may
+ *   differ from the address connected to (connect to `127.0.0.1`, verify
+ *   `localhost`). STARTTLS on a client is the same step.
+ * - A TLS server listens on plain TCP (`listenStream`); each accepted
+ *   connection starts its handshake at once and completes it before its
+ *   stream's `onConnect()`. Closing it during the handshake (the
+ *   `handshakeTimeout`, a refused connection) ends the TCP connection then.
+ * - Server-side STARTTLS is the server step on a connection already in use.
  *
  * Every failure of a handshake becomes a {@linkcode TlsHandshakeError} whose
- * `cause` is the Deno or Node error.
+ * `cause` is the Deno or Node error; a client's certificate errors keep the
+ * wording of Deno's TLS ("invalid peer certificate: UnknownIssuer", with
+ * Node's error as their `cause`).
  *
  * A peer that closes without a TLS `close_notify` alert (Python's `ssl`,
  * browsers, a killed `openssl s_client`) reads as a normal end of input
- * (`onEnd()`), as on plain streams and as in Node and Python by default,
- * instead of rustls' `UnexpectedEof` error. Protocols that must detect a
- * truncated stream frame their own end.
+ * (`onEnd()`), as on plain streams and as in Node and Python by default.
+ * Protocols that must detect a truncated stream frame their own end.
  *
  * @module
  */
 
 import { formatAddress, type ResolvedAddress } from "./address.ts";
-import { TlsHandshakeError } from "./errors.ts";
-import { connectStream, type Transport } from "./_socket.ts";
+import { ListenError, TlsHandshakeError } from "./errors.ts";
+import type { ListenOptions } from "./listen_options.ts";
+import {
+  type Acceptor,
+  connectStream,
+  listenStream,
+  type Transport,
+  tuneAccepted,
+} from "./_socket.ts";
 import type { TlsClientOptions, TlsServerOptions } from "./tls_options.ts";
-import { acceptTlsUpgrade } from "./_tls_server_upgrade.ts";
-
-/** Reads `null` instead of rejecting when the peer closed without `close_notify`. */
-function endOnRaggedEof(conn: Deno.TlsConn): void {
-  const read = conn.read;
-  conn.read = (buffer: Uint8Array): Promise<number | null> =>
-    read.call(conn, buffer).catch(raggedEof);
-}
-
-function raggedEof(error: unknown): null {
-  if (error instanceof Deno.errors.UnexpectedEof) return null;
-  throw error;
-}
+import { checkServerKeys, connectTlsOver, serveTls, TlsTransport } from "./_tls_server_upgrade.ts";
 
 function handshakeError(error: unknown, where: string): TlsHandshakeError {
   const reason = error instanceof Error ? error.message : String(error);
@@ -57,46 +58,55 @@ function peer(transport: Transport): string {
 }
 
 /**
+ * Waits for a TLS transport's handshake; throws a `TlsHandshakeError` on
+ * failure (the transport closed its socket already).
+ */
+async function secured(tls: TlsTransport, where: string): Promise<TlsTransport> {
+  try {
+    await tls.handshake();
+  } catch (error) {
+    throw handshakeError(error, where);
+  }
+  return tls;
+}
+
+/**
  * Connects and completes the TLS handshake.
  *
+ * @param started Called with the connection once its handshake is under
+ * way: closing it then ends the TCP connection at once and makes this fail.
  * @throws {StreamConnectError} When the TCP connection fails.
  * @throws {TlsHandshakeError} When the handshake fails.
  */
 export async function connectTls(
   address: ResolvedAddress,
   options: TlsClientOptions,
+  started?: (pending: Transport) => void,
 ): Promise<Transport> {
   const plain = await connectStream(address);
   const hostname = options.hostname ??
     (address.transport === "tcp" ? address.hostname ?? "localhost" : "localhost");
-  return await upgradeClient(plain, { ...options, hostname });
+  const tls = startClient(plain, { ...options, hostname });
+  started?.(tls);
+  return await secured(tls, peer(plain));
 }
 
 /**
- * Completes the handshake of an accepted TLS connection.
+ * Completes the handshake of a TLS connection: one accepted by a TLS server
+ * ({@linkcode listenTls}), which started when it was accepted, or one
+ * returned by {@linkcode upgradeClient} or {@linkcode upgradeServer}.
  *
- * @throws {TlsHandshakeError} When it fails.
+ * @throws {TlsHandshakeError} When it fails (the socket is closed then).
  */
 export async function handshake(transport: Transport): Promise<void> {
-  const conn = transport as Deno.TlsConn;
-  try {
-    await conn.handshake();
-  } catch (error) {
-    throw handshakeError(error, peer(transport));
+  if (!(transport instanceof TlsTransport)) {
+    throw handshakeError(new TypeError("Not a TLS connection"), peer(transport));
   }
-  endOnRaggedEof(conn);
+  await secured(transport, peer(transport));
 }
 
-/**
- * Upgrades a connected client stream in place (`Deno.startTls`). The plain
- * connection belongs to the result (Deno closes it on failure).
- *
- * @throws {TlsHandshakeError} When the handshake fails.
- */
-export async function upgradeClient(
-  plain: Transport,
-  options: TlsClientOptions,
-): Promise<Transport> {
+/** Starts a client handshake, refusing connections other than TCP as before. */
+function startClient(plain: Transport, options: TlsClientOptions): TlsTransport {
   const remote = plain.remoteAddr;
   if (remote.transport !== "tcp") {
     try {
@@ -105,46 +115,110 @@ export async function upgradeClient(
       // Already closed.
     }
     throw handshakeError(
-      new TypeError("Deno.startTls upgrades TCP connections only: use TCP for TLS clients"),
+      new TypeError("Pants upgrades TCP connections only: use TCP for TLS clients"),
       peer(plain),
     );
   }
-  const hostname = options.hostname ?? remote.hostname;
-  let conn: Deno.TlsConn | null = null;
-  try {
-    conn = await Deno.startTls(plain as Deno.TcpConn, {
-      hostname,
-      caCerts: options.caCerts,
-      alpnProtocols: options.alpnProtocols,
-    });
-    await conn.handshake();
-  } catch (error) {
-    try {
-      (conn ?? plain).close();
-    } catch {
-      // Already closed by Deno.
-    }
-    throw handshakeError(error, peer(plain));
-  }
-  endOnRaggedEof(conn);
-  return conn;
+  return connectTlsOver(plain, {
+    hostname: options.hostname ?? remote.hostname,
+    caCerts: options.caCerts,
+    alpnProtocols: options.alpnProtocols,
+  });
 }
 
 /**
- * Upgrades a stream accepted by a plain server in place, acting as the TLS
- * server. Deno has no server-side `startTls`: this runs `node:tls` over the
- * Deno connection (see `_tls_server_upgrade.ts` for why and how).
+ * Starts upgrading a connected client stream in place: returns the TLS
+ * connection, its handshake under way ({@linkcode handshake} tells how it
+ * ends). The plain connection belongs to the result; writes wait for the
+ * handshake, and closing the result during it ends the TCP connection.
  *
- * @throws {TlsHandshakeError} When the handshake fails (bad certificate or
- * key, a plaintext or distrusting peer, the peer closing).
+ * @throws {TlsHandshakeError} For a connection that is not TCP (closed then).
  */
-export async function upgradeServer(
-  plain: Transport,
-  options: TlsServerOptions,
-): Promise<Transport> {
+export function upgradeClient(plain: Transport, options: TlsClientOptions): Transport {
+  return startClient(plain, options);
+}
+
+/**
+ * Starts upgrading a stream accepted by a plain server in place, acting as
+ * the TLS server: as {@linkcode upgradeClient}. The handshake fails for a
+ * bad certificate or key, a plaintext or distrusting peer, the peer closing.
+ *
+ * @throws {TlsHandshakeError} When `node:tls` refuses the options (the plain
+ * connection is closed then).
+ */
+export function upgradeServer(plain: Transport, options: TlsServerOptions): Transport {
   try {
-    return await acceptTlsUpgrade(plain, options);
+    return serveTls(plain, options);
   } catch (error) {
+    try {
+      plain.close();
+    } catch {
+      // Already closed.
+    }
     throw handshakeError(error, peer(plain));
   }
+}
+
+/**
+ * Listens for TLS connections: plain TCP, each accepted connection
+ * starting its server handshake at once (see {@linkcode handshake}).
+ *
+ * @throws {ListenError} For a bad certificate or key, a Unix socket, or as
+ * `listenStream` does.
+ */
+export async function listenTls(
+  address: ResolvedAddress,
+  options: ListenOptions,
+  keys: TlsServerOptions,
+): Promise<Acceptor> {
+  if (address.transport === "unix") {
+    throw new ListenError(`Cannot listen on ${address.path}: Pants serves TLS over TCP only`);
+  }
+  try {
+    checkServerKeys(keys.cert, keys.key);
+  } catch (error) {
+    throw new ListenError(
+      `Cannot listen on ${formatAddress(address)}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const plain = await listenStream(address, options);
+  const serverKeys = { cert: keys.cert, key: keys.key, alpnProtocols: keys.alpnProtocols };
+  return {
+    get addr(): Deno.Addr {
+      return plain.addr;
+    },
+    async accept(): Promise<Transport> {
+      const conn = await plain.accept();
+      tuneAccepted(conn);
+      return serveTls(conn, serverKeys);
+    },
+    close(): void {
+      plain.close();
+    },
+  };
+}
+
+/**
+ * Closes a connection now, even a TLS one in its handshake or in a graceful
+ * close (idempotent; a plain connection closed already is fine).
+ */
+export function abortTransport(transport: Transport): void {
+  if (transport instanceof TlsTransport) return transport.abort();
+  try {
+    transport.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * Resolves once the socket under `transport` is closed: for a TLS
+ * connection, after its graceful close; for any other, at once (Deno
+ * closes those in `close()`).
+ */
+export function transportReleased(transport: Transport): Promise<void> {
+  return transport instanceof TlsTransport ? transport.released : Promise.resolve();
 }
