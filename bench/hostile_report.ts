@@ -65,6 +65,19 @@ function describe(key: string, result: ScenarioResult): string {
       } ms, ` +
         `${churn.failed} failed; accepted ${after.accepted}`;
     }
+    case "startTlsFlood":
+    case "startTlsCloseFlood": {
+      const flood = attack as unknown as { sent: number; stalled: boolean; ms: number };
+      return `the peer ${flood.stalled ? "stalled" : "did not stall"} after ${
+        mib(flood.sent / 1024)
+      } MiB (${flood.ms.toFixed(0)} ms); idle timeouts ${after.timeouts.idle}`;
+    }
+    case "tlsRefusals": {
+      const closed = attack as unknown as { closedMs: number[]; open: number };
+      return `${closed.closedMs.length} closed (last after ${
+        Math.max(...closed.closedMs).toFixed(0)
+      } ms), ${closed.open} left; rejected ${after.engine.rejected}`;
+    }
     case "regexDense": {
       const report = attack as unknown as { engine: { frames: number } };
       return `${report.engine.frames} frames`;

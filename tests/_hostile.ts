@@ -15,6 +15,7 @@
  */
 
 import type { HostileConfig, Report } from "./fixtures/hostile_server.ts";
+import { testCerts } from "./_certs.ts";
 import { readExactly, until, utf8 } from "./_helpers.ts";
 import { freePort, python, Subprocess } from "./_subprocess.ts";
 
@@ -583,6 +584,84 @@ export function resetMidFrame(port: number, peers: number): Promise<ChurnResult>
   });
 }
 
+/** What a flood of a stream that stopped reading saw. */
+export interface StallResult {
+  /** Bytes the peer's writes took before it stalled (or ended). */
+  sent: number;
+  /** Whether a write stayed blocked for the stall time: the server applied back-pressure. */
+  stalled: boolean;
+  ms: number;
+}
+
+const STARTTLS_FLOOD_PY = `
+import json, socket, ssl, struct, sys, time
+port, ca, most, stall, limit = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+raw.sendall(b"STARTTLS\\n")
+got = b""
+while not got.endswith(b"GO\\n"):
+    got += raw.recv(1)
+s = ssl.create_default_context(cafile=ca).wrap_socket(raw, server_hostname="localhost")
+s.settimeout(stall)
+chunk = b"x" * 65536
+sent, stalled, start = 0, False, time.monotonic()
+while sent < most and time.monotonic() - start < limit:
+    try:
+        sent += s.send(chunk)
+    except (socket.timeout, ssl.SSLWantWriteError):
+        stalled = True
+        break
+ms = (time.monotonic() - start) * 1000
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()  # a reset: nothing left for the server to flush
+print(json.dumps({"sent": sent, "stalled": stalled, "ms": ms}))
+`;
+
+/**
+ * A Python peer that upgrades with STARTTLS ("STARTTLS\n", "GO\n", then
+ * the TLS handshake as the client) and writes up to `bytes` until a write
+ * stays blocked for `stallMs` or `timeoutMs` passed; then resets.
+ */
+export async function startTlsFlood(
+  port: number,
+  { bytes = 256 * MiB, stallMs = 500, timeoutMs = 10_000 } = {},
+): Promise<StallResult> {
+  const { trusted } = await testCerts();
+  const out = await python(STARTTLS_FLOOD_PY, [
+    String(port),
+    trusted.certPath,
+    String(bytes),
+    String(stallMs / 1000),
+    String(timeoutMs / 1000),
+  ]);
+  return JSON.parse(out) as StallResult;
+}
+
+/**
+ * Holds the only connection slot of a TLS server with one TLS client, then
+ * connects `peers` peers that send nothing, and waits (at most `timeoutMs`)
+ * for the server to close them.
+ */
+export async function tlsRefusalPileUp(
+  port: number,
+  { peers = 30, timeoutMs = 5000 } = {},
+): Promise<ClosedAfter> {
+  const { trusted } = await testCerts();
+  const holder = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [trusted.cert] });
+  try {
+    await holder.handshake();
+    return await silentPeers(port, { peers, timeoutMs });
+  } finally {
+    holder.close();
+  }
+}
+
+/** Certificate and key for a scenario's server (made on first use). */
+async function serverKeys(): Promise<{ cert: string; key: string }> {
+  const { trusted } = await testCerts();
+  return { cert: trusted.cert, key: trusted.key };
+}
+
 // --- scenarios -----------------------------------------------------------------
 
 /** How big a scenario runs: `quick` for the test suite, full for the report. */
@@ -596,8 +675,10 @@ export interface ScenarioOptions {
 export interface Scenario<T = unknown> {
   /** A short label for the figures table. */
   name: string;
-  /** The server's settings. */
-  config: HostileConfig;
+  /** The server's settings (made when the scenario starts, for certificates). */
+  config: HostileConfig | (() => Promise<HostileConfig>);
+  /** Whether the plain echo probe can be served (not by a TLS server). @default {true} */
+  probe?: boolean;
   /** The attack (bounded). */
   attack(server: HostileServer, quick: boolean): Promise<T>;
   /** When the server has recovered from it (the probe's own stream is not counted). */
@@ -641,9 +722,11 @@ export const empty = (report: Report): boolean =>
  */
 export async function runScenario<T>(
   scenario: Scenario<T>,
-  { quick = true, probe = false }: ScenarioOptions = {},
+  { quick = true, probe: probeAsked = false }: ScenarioOptions = {},
 ): Promise<ScenarioResult<T>> {
-  const server = await HostileServer.start(scenario.config);
+  const probe = probeAsked && scenario.probe !== false;
+  const config = typeof scenario.config === "function" ? await scenario.config() : scenario.config;
+  const server = await HostileServer.start(config);
   let phase = "idle" as "idle" | "attack" | "done";
   /** Takes a sample and files it under the phase it started in. */
   const take = async (
@@ -824,6 +907,27 @@ export const scenarios = {
         holdMs: 2000,
       }),
   } satisfies Scenario<ChurnResult>,
+  startTlsFlood: {
+    name: "256 MiB to a stream paused after STARTTLS",
+    config: async () => ({ startTls: await serverKeys(), pauseAfterTls: true, timeout: 2000 }),
+    attack: (server, quick) => startTlsFlood(server.port, { bytes: (quick ? 64 : 256) * MiB }),
+  } satisfies Scenario<StallResult>,
+  startTlsCloseFlood: {
+    name: "256 MiB to a stream closing with a flush after STARTTLS",
+    config: async () => ({ startTls: await serverKeys(), closeAfterTls: 16 * MiB, timeout: 2000 }),
+    attack: (server, quick) => startTlsFlood(server.port, { bytes: (quick ? 64 : 256) * MiB }),
+  } satisfies Scenario<StallResult>,
+  tlsRefusals: {
+    name: "silent peers refused by a full TLS server (handshakeTimeout 300 ms)",
+    config: async () => ({
+      tls: await serverKeys(),
+      maxConnections: 1,
+      handshakeTimeout: 300,
+      rejectReply: "BUSY\n",
+    }),
+    probe: false,
+    attack: (server, quick) => tlsRefusalPileUp(server.port, { peers: quick ? 30 : 500 }),
+  } satisfies Scenario<ClosedAfter>,
   churn: {
     name: "1,000 peers connect, send, reset in a loop",
     config: {},

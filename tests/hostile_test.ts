@@ -2,9 +2,10 @@
  * Hostile peers against a Pants server running as a subprocess
  * (tests/fixtures/hostile_server.ts, with `--allow-net` for its own address
  * only): floods, peers that never read, silent and slow-drip peers, resets
- * mid-frame, half-closes, and 1,000 peers connecting and resetting in a
- * loop. The server keeps serving, its memory stays bounded, and afterwards
- * no stream and no WebAssembly region is left. Each test prints its figures
+ * mid-frame, half-closes, 1,000 peers connecting and resetting in a loop,
+ * floods of streams paused or closing after STARTTLS, and silent peers
+ * piling up on a full TLS server. The server keeps serving, its memory
+ * stays bounded, and afterwards no stream and no WebAssembly region is left. Each test prints its figures
  * (`[hostile]` lines); bench/hostile_report.ts prints them as a table.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
@@ -18,6 +19,7 @@ import {
   runScenario,
   type ScenarioResult,
   scenarios,
+  type StallResult,
 } from "./_hostile.ts";
 import { freePort } from "./_subprocess.ts";
 
@@ -184,6 +186,49 @@ Deno.test("Server keeps answering a well-behaved client while 1,000 peers connec
   ok(result.attack.connections >= 1000, `${result.attack.connections} connections`);
   ok(result.probeOk, "the well-behaved client was not served");
   ok(result.underAttack!.n > 0, "no round trip during the attack");
+  assertRecovered(result);
+});
+
+const stallFigure = (flood: StallResult) =>
+  `the peer ${flood.stalled ? "stalled after" : "sent all of"} ${
+    (flood.sent / MiB).toFixed(2)
+  } MiB`;
+
+Deno.test("Server stalls a peer flooding a stream paused after STARTTLS", async () => {
+  const result = await runScenario(scenarios.startTlsFlood, { probe: true });
+  figures(result, stallFigure(result.attack));
+  ok(result.attack.stalled, `the peer sent ${result.attack.sent} bytes without stalling`);
+  ok(result.attack.sent < 16 * MiB, `the peer sent ${result.attack.sent} bytes`);
+  ok(result.probeOk, "the well-behaved client was not served");
+  assertBoundedMemory(result);
+  assertRecovered(result);
+});
+
+Deno.test("Server stalls a peer flooding a stream closing with a flush after STARTTLS", async () => {
+  const result = await runScenario(scenarios.startTlsCloseFlood, { probe: true });
+  figures(result, stallFigure(result.attack));
+  ok(result.attack.stalled, `the peer sent ${result.attack.sent} bytes without stalling`);
+  ok(result.attack.sent < 16 * MiB, `the peer sent ${result.attack.sent} bytes`);
+  ok(result.probeOk, "the well-behaved client was not served");
+  assertBoundedMemory(result);
+  assertRecovered(result);
+});
+
+Deno.test("Server on TLS closes silent refused peers within handshakeTimeout", async () => {
+  const result = await runScenario(scenarios.tlsRefusals);
+  const closed = result.attack.closedMs;
+  figures(
+    result,
+    `${closed.length} closed after ${Math.min(...closed).toFixed(0)}-${
+      Math.max(...closed).toFixed(0)
+    } ms, ${result.attack.open} left open`,
+  );
+  strictEqual(result.attack.open, 0);
+  strictEqual(closed.length, 30);
+  ok(closed.every((at) => at < 300 + 700), `closed after ${closed} ms`);
+  strictEqual(result.after.engine.rejected, 30);
+  strictEqual(result.after.rejectReplies, 0, "a silent peer got a reply");
+  assertBoundedMemory(result);
   assertRecovered(result);
 });
 
