@@ -420,8 +420,9 @@ export class Stream extends BufferedChannel {
    * longer read either, so the peer stalls once the kernel's socket buffers
    * are full (a few MiB on Linux): meanwhile Pants takes in at most one more
    * read (64 KiB) on TCP and Unix sockets, and on TLS (from the start or
-   * after STARTTLS) at most about 160 KiB (that read, 64 KiB of decrypted
-   * input queued, one read of the connection and one TLS record in flight).
+   * after STARTTLS) at most about 210 KiB (that read, 64 KiB of decrypted
+   * input queued, one 64 KiB read of the connection and one TLS record in
+   * flight).
    * The same bound holds while `close()` waits to flush.
    */
   pauseReading(): void {

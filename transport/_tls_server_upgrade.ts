@@ -58,8 +58,8 @@ import type { Transport } from "./_socket.ts";
 export const READ_HIGH_WATER = 64 * 1024;
 /** The longest a graceful close waits for the peer to take the last bytes. */
 export const CLOSE_GRACE_MS = 5000;
-/** The most one `read()` of the plain connection takes: one TLS record and its header. */
-export const PLAIN_READ = 16 * 1024 + 512;
+/** The most one `read()` of the plain connection takes (a TLS record is at most 16 KiB and a header). */
+export const PLAIN_READ = 64 * 1024;
 /** The read size of a quiet connection (a handshake message, a short record). */
 const SMALL_READ = 1024;
 /** Small reads in a row after which a large read buffer is given back. */
