@@ -437,18 +437,24 @@ export class Deframer {
     const base = core.base(region);
     const view = core.bytes(region).subarray(base, base + buffered);
     const utf8 = this.#encoding !== null;
-    const cache = this.#regexText;
-    cache.extend(view, utf8, !this.#stream);
-    const text = cache.text;
+    const window = this.#regexText;
+    window.extend(view, utf8, !this.#stream);
+    const text = window.text;
     const search = this.#regexSearch;
     const re = search ? delimiter.searchAll : delimiter.match;
     const epoch = this.#epoch;
     const host = this.#host;
-    let at = 0; // characters of `text` framed so far
-    let atByte = 0; // the same, in bytes
-    let from = search ? cache.searchFrom : 0;
+    // The frame being cut starts at byte `atByte`; at character `at` of the
+    // window, or before the window (-1) once a bounded search trimmed it.
+    let at = window.start === 0 ? 0 : -1;
+    let atByte = 0;
+    let from = search ? window.searchFrom : 0;
     let frames = 0;
-    while (from < text.length) {
+    // A match ends in what arrived since the last search (else that search
+    // found it), and so needs there the character it must end with.
+    const hopeless = delimiter.lastChar !== null &&
+      !window.fresh.includes(delimiter.lastChar);
+    while (!hopeless && from < text.length) {
       re.lastIndex = from;
       const found = re.exec(text);
       if (found === null) break;
@@ -458,14 +464,17 @@ export class Deframer {
         continue;
       }
       const end = found.index + found[0].length;
-      const startByte = cache.byteAt(found.index, utf8, at, atByte);
-      const endByte = cache.byteAt(end, utf8, found.index, startByte);
+      const startByte = at >= 0
+        ? window.byteAt(found.index, utf8, at, atByte)
+        : window.byteAt(found.index, utf8, 0, window.start);
+      const endByte = window.byteAt(end, utf8, found.index, startByte);
       this.#frameNext = endByte;
       frames++;
       try {
         if (!search) host[frameReady](found);
-        else if (utf8) host[frameReady](text.slice(at, found.index));
-        else host[frameReady](view.subarray(atByte, startByte));
+        else if (!utf8) host[frameReady](view.subarray(atByte, startByte));
+        else if (at >= 0) host[frameReady](text.slice(at, found.index));
+        else host[frameReady](this.#text(view.subarray(atByte, startByte), false));
       } catch (error) {
         host[framingFailed](error);
       }
@@ -478,12 +487,21 @@ export class Deframer {
     this.#frameNext = 0;
     const changed = this.#epoch !== epoch;
     if (changed) {
-      cache.reset();
+      window.reset();
     } else {
       // No match starts before `from`; one that ends in bytes yet to come
       // starts at most `mostMatch` characters before the text's end.
-      cache.searchFrom = Math.max(from, text.length - delimiter.mostMatch + 1);
-      cache.drop(at, atByte);
+      const keep = Math.max(from, text.length - delimiter.mostMatch + 1);
+      window.searchFrom = keep;
+      if (search && window.offsets === null && keep > 0 && keep < Infinity) {
+        window.advance(
+          keep,
+          window.byteAt(keep, utf8, Math.max(at, 0), at >= 0 ? atByte : window.start),
+          atByte,
+        );
+      } else {
+        window.advance(Math.max(at, 0), atByte, atByte);
+      }
     }
     if (atByte > 0) core.consume(region, atByte);
     if (this.#stream && frames === 0 && buffered >= this.#bufferSize) {

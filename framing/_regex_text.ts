@@ -50,23 +50,57 @@ export function mostMatchLength(re: RegExp): number {
   return source.length * repeat * 2; // 2: a character may be a surrogate pair
 }
 
-/** The buffered input decoded for searching, in step with the region's bytes. */
+/**
+ * The character every match of `re` ends with, when the expression ends
+ * with one plain character outside any alternation (`/[ \t]*\r?\n/` ends
+ * with "\n", `/\d+;/` with ";"); else null. A search is skipped while the
+ * input that arrived since the last one holds no such character: a match
+ * that could have ended earlier would have been found then.
+ */
+export function lastCharOf(re: RegExp): string | null {
+  const source = re.source;
+  if (source.includes("|") || source.length === 0) return null;
+  let slashes = 0;
+  for (let i = source.length - 2; i >= 0 && source[i] === "\\"; i--) slashes++;
+  const last = source[source.length - 1]!;
+  if (slashes % 2 === 1) {
+    const control: Record<string, string> = { n: "\n", r: "\r", t: "\t", f: "\f", v: "\v" };
+    if (last in control) return control[last]!;
+    return /[A-Za-z0-9]/.test(last) ? null : last;
+  }
+  if ("\\^$.*+?()[]{}|/".includes(last)) return null;
+  if (re.flags.includes("i") && last.toLowerCase() !== last.toUpperCase()) return null;
+  return last;
+}
+
+/**
+ * The part of the buffered input a search needs, decoded: bytes `start` to
+ * `end` (counted from the first unconsumed byte). For a bounded expression
+ * in search mode the window keeps only the tail where a new match can
+ * begin, so neither decoding nor the search (which flattens its subject)
+ * grows with what is buffered; otherwise it starts at the first unframed
+ * byte.
+ */
 export class RegexText {
-  /** The text of the first `bytes` buffered bytes. */
+  /** The decoded text of bytes `start` to `end`. */
   text = "";
-  /** Buffered bytes `text` holds (from the first unconsumed byte). */
-  bytes = 0;
-  /** Where each code unit starts in bytes, once the input held invalid UTF-8; else null. */
+  /** The byte where `text` starts: bytes before it were searched, and no match starts there. */
+  start = 0;
+  /** The byte where `text` ends (bytes decoded so far). */
+  end = 0;
+  /** Where each code unit starts (bytes from `start`), once the input held invalid UTF-8; else null. */
   offsets: number[] | null = null;
-  /** The first character a new match may start at. */
+  /** The first character of `text` a new match may start at. */
   searchFrom = 0;
+  /** The characters the last `extend` decoded (all of `text` after a full decode). */
+  fresh = "";
 
   /** Forgets everything: settings changed, or the bytes were consumed elsewhere. */
   reset(): void {
     this.text = "";
-    this.bytes = 0;
+    this.start = this.end = this.searchFrom = 0;
+    this.fresh = "";
     this.offsets = null;
-    this.searchFrom = 0;
   }
 
   /**
@@ -77,58 +111,72 @@ export class RegexText {
    * @param whole The input is complete (a message): no character is held back.
    */
   extend(view: Uint8Array, utf8: boolean, whole: boolean): void {
+    this.fresh = "";
     if (!utf8) {
-      if (view.length > this.bytes) {
-        this.text += bytesAsText(view.subarray(this.bytes));
-        this.bytes = view.length;
+      if (view.length > this.end) {
+        this.fresh = bytesAsText(view.subarray(this.end));
+        this.text += this.fresh;
+        this.end = view.length;
       }
       return;
     }
     const end = whole ? view.length : completeUtf8Length(view);
-    if (end <= this.bytes) return;
-    const fresh = view.subarray(this.bytes, end);
+    if (end <= this.end) return;
+    const fresh = view.subarray(this.end, end);
     if (this.offsets === null) {
       try {
-        this.text += strictUtf8.decode(fresh);
-        this.bytes = end;
+        this.fresh = strictUtf8.decode(fresh);
+        this.text += this.fresh;
+        this.end = end;
         return;
       } catch {
-        // Invalid UTF-8: from now on keep where each character came from.
-        const decoded = decodeUtf8WithOffsets(view.subarray(0, end));
+        // Invalid UTF-8: from now on keep where each character came from,
+        // and decode again from the window's start to have them all.
+        const decoded = decodeUtf8WithOffsets(view.subarray(this.start, end));
         this.text = decoded.text;
         this.offsets = Array.from(decoded.offsets);
-        this.bytes = end;
+        this.end = end;
+        this.searchFrom = 0;
+        this.fresh = this.text;
         return;
       }
     }
     const decoded = decodeUtf8WithOffsets(fresh);
-    const base = this.bytes;
+    const at = this.end - this.start;
     this.offsets.pop(); // the old end, where the fresh bytes start
-    for (const offset of decoded.offsets) this.offsets.push(base + offset);
+    for (const offset of decoded.offsets) this.offsets.push(at + offset);
+    this.fresh = decoded.text;
     this.text += decoded.text;
-    this.bytes = end;
+    this.end = end;
   }
 
-  /** Byte offset of character `index` (`index` up to `text.length`). */
+  /**
+   * Byte (from the first unconsumed byte) where character `index` of `text`
+   * starts, counting on from a known pair (`from`, `fromByte`) before it.
+   */
   byteAt(index: number, utf8: boolean, from: number, fromByte: number): number {
-    if (!utf8) return index;
-    if (this.offsets !== null) return this.offsets[index]!;
+    if (!utf8) return this.start + index;
+    if (this.offsets !== null) return this.start + this.offsets[index]!;
     return fromByte + utf8Length(this.text, from, index);
   }
 
   /**
-   * Drops the first `chars` characters (`bytes` bytes) after frames were
-   * consumed; `searchFrom` moves with them.
+   * Moves the window's start to character `chars` of `text` (byte `byte`);
+   * with `consumed`, the bytes before it were framed and leave the buffer.
    */
-  drop(chars: number, bytes: number): void {
-    if (chars === 0) return;
-    this.text = this.text.slice(chars);
-    this.bytes -= bytes;
-    this.searchFrom = Math.max(0, this.searchFrom - chars);
-    if (this.offsets !== null) {
-      const rest = this.offsets.slice(chars);
-      for (let i = 0; i < rest.length; i++) rest[i]! -= bytes;
-      this.offsets = rest;
+  advance(chars: number, byte: number, consumed: number): void {
+    if (chars > 0) {
+      this.text = this.text.slice(chars);
+      this.searchFrom = Math.max(0, this.searchFrom - chars);
+      if (this.offsets !== null) {
+        const shift = byte - this.start;
+        const rest = this.offsets.slice(chars);
+        for (let i = 0; i < rest.length; i++) rest[i] = rest[i]! - shift;
+        this.offsets = rest;
+      }
+      this.start = byte;
     }
+    this.start -= consumed;
+    this.end -= consumed;
   }
 }

@@ -7,7 +7,7 @@
 
 import { type FrameRule, MAX_DELIMITER_LENGTH } from "./frame_rule.ts";
 import { describe } from "./_describe.ts";
-import { mostMatchLength } from "./_regex_text.ts";
+import { lastCharOf, mostMatchLength } from "./_regex_text.ts";
 import { NetStruct } from "./net_struct.ts";
 import { Struct } from "./struct.ts";
 
@@ -71,6 +71,8 @@ export interface RegexDelimiter {
   readonly match: RegExp;
   /** The most characters a match takes, or `Infinity` (see `_regex_text.ts`). */
   readonly mostMatch: number;
+  /** The character every match ends with, or null (see `_regex_text.ts`). */
+  readonly lastChar: string | null;
 }
 
 /**
@@ -173,6 +175,7 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
       searchAll,
       match: withoutFlags(value, "y"),
       mostMatch: mostMatchLength(value),
+      lastChar: lastCharOf(value),
     };
   }
   if (value instanceof Struct) {

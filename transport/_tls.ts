@@ -1,12 +1,33 @@
 /**
  * TLS for streams: connecting, listening, and upgrading a connected stream
- * in place (STARTTLS), on both the client and the server side. Part of the
- * socket layer: the only module, with `_tls_server_upgrade.ts`, that runs
- * TLS.
+ * in place (STARTTLS), on both the client and the server side. The
+ * transport's TLS entry point: the channels import no other TLS file, and
+ * only it and the files listed below run TLS.
  *
  * Every TLS connection is a plain Deno connection that Pants owns, with
- * `node:tls` running over it (`_tls_server_upgrade.ts` says why: Deno's own
- * TLS keeps the socket of an unfinished handshake open after `close()`):
+ * `node:tls` running over it. Why not Deno's own TLS (`Deno.listenTls`,
+ * `Deno.connectTls`, `Deno.startTls`)? Deno 2.9 runs each handshake in a
+ * task of its own that holds the socket until the handshake ends:
+ * `close()` during a handshake frees the resource but not the socket,
+ * which stays open until the peer sends or leaves (a silent peer: for
+ * ever), and the plain connection given to `startTls` can no longer be
+ * closed either. Here the plain connection stays ours, so closing it ends
+ * the TCP connection at once, whatever state the handshake is in.
+ *
+ * The machinery, one file each:
+ *
+ * - `_tls_start.ts`: starts the server or client side over a plain
+ *   connection (`serveTls`, `connectTlsOver`).
+ * - `_tls_transport.ts`: `TlsTransport`, the `Transport` a TLS stream reads
+ *   and writes (handshake outcome, input queue, graceful close).
+ * - `_tls_duplex.ts`: `PlainDuplex`, the Deno connection as the Duplex
+ *   `node:tls` runs on, with the read-side back-pressure.
+ * - `_tls_server_keys.ts`: a server's certificate and key, checked at
+ *   listen and parsed once per server.
+ * - `_tls_certificate_failure.ts`: a client's certificate errors in the
+ *   words (and with the alert) of Deno's TLS.
+ *
+ * What this module does with them:
  *
  * - A client connects over TCP (`connectStream`, so `setNoDelay` and the
  *   permission hints are those of plain streams) and then runs the
@@ -43,7 +64,9 @@ import {
   tuneAccepted,
 } from "./_socket.ts";
 import type { TlsClientOptions, TlsServerOptions } from "./tls_options.ts";
-import { checkServerKeys, connectTlsOver, serveTls, TlsTransport } from "./_tls_server_upgrade.ts";
+import { checkServerKeys } from "./_tls_server_keys.ts";
+import { connectTlsOver, serveTls } from "./_tls_start.ts";
+import { TlsTransport } from "./_tls_transport.ts";
 
 function handshakeError(error: unknown, where: string): TlsHandshakeError {
   const reason = error instanceof Error ? error.message : String(error);

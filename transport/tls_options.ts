@@ -27,7 +27,8 @@ export interface TlsClientOptions {
    */
   hostname?: string;
   /**
-   * PEM certificates of the CAs to trust instead of the system's; a
+   * PEM certificates of the CAs to trust instead of the default ones
+   * (Node's bundled root certificates, `tls.rootCertificates`); a
    * self-signed end-entity certificate may be listed directly.
    *
    * @default {undefined}
