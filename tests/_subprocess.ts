@@ -44,6 +44,20 @@ export class Subprocess {
     await until(() => (this.stdout + this.stderr).includes(text), `"${text}" in output`, timeoutMs);
   }
 
+  /**
+   * Waits until stdout matches `pattern` and returns the match (a line
+   * written in pieces, as with PYTHONUNBUFFERED, matches only once whole).
+   */
+  async waitForMatch(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    let found: RegExpExecArray | null = null;
+    await until(
+      () => (found = pattern.exec(this.stdout)) !== null,
+      `${pattern} in output`,
+      timeoutMs,
+    );
+    return found!;
+  }
+
   /** Waits for the process to exit. */
   status(): Promise<Deno.CommandStatus> {
     return this.#done;

@@ -33,8 +33,7 @@ console.log("done");
 `;
 
 async function serverPort(child: Subprocess): Promise<number> {
-  await child.waitFor("listening on ");
-  return Number(/listening on (\d+)/.exec(child.stdout)![1]);
+  return Number((await child.waitForMatch(/listening on (\d+)\n/))[1]);
 }
 
 for (const backend of [[], ["--unstable-net"]]) {

@@ -317,7 +317,7 @@ async function floodingPythonServer(mode: "tls" | "starttls"): Promise<Subproces
     trusted.keyPath,
     String(FLOOD),
   ], { stdin: "piped" });
-  await python.waitFor("PORT ", 10_000);
+  await python.waitForMatch(/PORT (\d+)\n/, 10_000);
   return python;
 }
 

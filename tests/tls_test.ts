@@ -459,8 +459,7 @@ print("DONE", flush=True)
   ]);
   const got: string[] = [];
   try {
-    await peer.waitFor("PORT ");
-    const port = Number(/PORT (\d+)/.exec(peer.stdout)![1]);
+    const port = Number((await peer.waitForMatch(/PORT (\d+)\n/))[1]);
     class Client extends Stream {
       override onConnect(): void {
         this.readDelimiter = "\r\n";
