@@ -82,6 +82,15 @@ function describe(key: string, result: ScenarioResult): string {
       const report = attack as unknown as { engine: { frames: number } };
       return `${report.engine.frames} frames`;
     }
+    case "oversizedBufferSize":
+    case "oversizedDelimiter":
+    case "oversizedBlock":
+    case "oversizedTimeout": {
+      const flood = attack as unknown as { sent: number; end: string };
+      return `the setter threw: ${after.errors} stream closed after ${
+        mib(flood.sent / 1024)
+      } MiB (${flood.end})`;
+    }
     case "halfClose":
       return `${(attack as unknown as string[]).length} peers, replies ok`;
     default:

@@ -341,9 +341,10 @@ export interface FloodResult {
  */
 export async function flood(
   port: number,
-  { bytes = 100 * MiB, timeoutMs = 10_000, fill = 0x78 } = {},
+  { bytes = 100 * MiB, timeoutMs = 10_000, fill = 0x78, first = "" } = {},
 ): Promise<FloodResult> {
   const conn = await connect(port);
+  if (first !== "") await conn.write(new TextEncoder().encode(first));
   const chunk = new Uint8Array(MiB).fill(fill);
   const start = performance.now();
   let sent = 0;
@@ -810,6 +811,34 @@ export async function runScenario<T>(
 
 /** The attacks, with full sizes for the report and `quick` ones for the suite. */
 export const scenarios = {
+  oversizedBufferSize: {
+    name: "bufferSize 2^31 set on command, then 256 MiB without a delimiter",
+    config: { oversized: { bufferSize: 2 ** 31 } },
+    attack: (server) =>
+      flood(server.port, { bytes: 256 * MiB, timeoutMs: 10_000, first: "OVERSIZED\n" }),
+    recovered: empty,
+  } satisfies Scenario<FloodResult>,
+  oversizedDelimiter: {
+    name: "a 193-byte delimiter set on command, then 256 MiB",
+    config: { oversized: { readDelimiter: "=".repeat(193) } },
+    attack: (server) =>
+      flood(server.port, { bytes: 256 * MiB, timeoutMs: 10_000, first: "OVERSIZED\n" }),
+    recovered: empty,
+  } satisfies Scenario<FloodResult>,
+  oversizedBlock: {
+    name: "block size 2^31 set on command, then 256 MiB",
+    config: { oversized: { readDelimiter: 2 ** 31 } },
+    attack: (server) =>
+      flood(server.port, { bytes: 256 * MiB, timeoutMs: 10_000, first: "OVERSIZED\n" }),
+    recovered: empty,
+  } satisfies Scenario<FloodResult>,
+  oversizedTimeout: {
+    name: "timeout Infinity set on command, then 256 MiB",
+    config: { oversized: { timeout: Infinity } },
+    attack: (server) =>
+      flood(server.port, { bytes: 256 * MiB, timeoutMs: 10_000, first: "OVERSIZED\n" }),
+    recovered: empty,
+  } satisfies Scenario<FloodResult>,
   idle: {
     name: "idle (no attack)",
     config: {},

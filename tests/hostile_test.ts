@@ -272,3 +272,23 @@ Deno.test({
     ok(!server.process.stderr.includes("accept failed"), server.process.stderr.slice(0, 600));
   },
 });
+
+for (
+  const [key, setting] of [
+    ["oversizedBufferSize", "bufferSize"],
+    ["oversizedDelimiter", "readDelimiter"],
+    ["oversizedBlock", "readDelimiter"],
+    ["oversizedTimeout", "timeout"],
+  ] as const
+) {
+  Deno.test(`Server survives ${scenarios[key].name}: the setter throws, that stream closes, memory stays flat`, async () => {
+    const result = await runScenario(scenarios[key], { probe: true });
+    figures(result, `sent ${(result.attack.sent / MiB).toFixed(1)} MiB before the close`);
+    strictEqual(result.attack.end, "closed", `the stream with a bad ${setting} closed`);
+    ok(result.attack.sent < 256 * MiB);
+    strictEqual(result.after.errors, 1, "the RangeError reached that stream's onError");
+    strictEqual(result.after.engine.channels.server, 1, "the server kept listening");
+    ok(result.probeOk, "another client was served meanwhile");
+    assertBoundedMemory(result);
+  });
+}
