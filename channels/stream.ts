@@ -269,13 +269,20 @@ export class Stream extends BufferedChannel {
 
   /**
    * Called when a TLS handshake fails (unknown issuer, name mismatch, a
-   * plaintext peer). The default logs the error and closes without flushing.
+   * plaintext peer). The default closes without flushing and logs the error;
+   * for a client's `connect()` with TLS from the start, the failure is a
+   * failed connect and, like `onConnectError`'s, unhandled: the engine stops
+   * and `engine.start()` rejects with it. A hostile peer of a server never
+   * stops the engine.
    *
-   * @param error Why; `cause` is the Deno or Node error.
+   * @param error Why; `cause` is the underlying error.
    */
   onSSLHandshakeError(error: TlsHandshakeError): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    const connecting = this.#state === "connecting";
     this.close({ flush: false });
+    if (!connecting || !this.engine[unhandledError](error)) {
+      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
+    }
   }
 
   // --- what the deframer and the timeouts report ----------------------------

@@ -357,15 +357,14 @@ for (const mode of ["tls", "starttls"] as const) {
         const client = new PausedClient({ engine, starttls: mode === "starttls" });
         if (mode === "tls") client.startSSL({ caCerts: [trusted.cert], hostname: "localhost" });
         client.connect(["127.0.0.1", pythonPort(python)]);
-        await python.waitFor("STALLED", 15_000).catch(() => {});
-        const line = /(STALLED|SENT) (\d+)/.exec(python.stdout);
+        await python.waitForMatch(/(STALLED|SENT) (\d+)\n/, 15_000).catch(() => {});
+        const line = /(STALLED|SENT) (\d+)\n/.exec(python.stdout);
         ok(line !== null, `the Python server said: ${python.stdout} ${python.stderr}`);
         const sent = Number(line[2]);
         const flood = { sent, stalled: line[1] === "STALLED", pending: null };
         assertStalled(flood, `${mode === "tls" ? "TLS" : "STARTTLS"} client`);
         client.resumeReading();
-        await python.waitFor("DONE", 15_000);
-        const total = Number(/DONE (\d+)/.exec(python.stdout)![1]);
+        const total = Number((await python.waitForMatch(/DONE (\d+)\n/, 15_000))[1]);
         await until(
           () => client.check.received >= total,
           "everything after resumeReading()",

@@ -14,6 +14,7 @@ import {
   Server,
   Stream,
   StreamConnectError,
+  TlsHandshakeError,
 } from "../mod.ts";
 import { freePort, runDeno } from "./_subprocess.ts";
 import { listening, until } from "./_helpers.ts";
@@ -273,4 +274,25 @@ Deno.test("Engine.poll throws a connect error nothing handled since the previous
   }
   strictEqual(errors.length, 1);
   ok(String(errors[0]).includes("Cannot connect to 127.0.0.1"), String(errors[0]));
+});
+
+Deno.test("Stream.connect whose TLS handshake fails makes engine.start() reject, like a failed connect", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const plain = (async () => {
+    const conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("220 not TLS\r\n"));
+    conn.close();
+  })();
+  const engine = new Engine();
+  const original = console.error;
+  console.error = () => {};
+  try {
+    new Stream({ engine }).startSSL({ hostname: "localhost" })
+      .connect(["127.0.0.1", (listener.addr as Deno.NetAddr).port]);
+    await rejects(within(engine.start(), 10_000, "engine.start()"), TlsHandshakeError);
+  } finally {
+    console.error = original;
+    await plain;
+    listener.close();
+  }
 });
