@@ -101,6 +101,26 @@ export function prng(seed: number): () => number {
   };
 }
 
+/**
+ * The seed of a seeded test: `--seed=N` after `--` on the command line, else
+ * the environment variable `env` (when readable), else `fallback`.
+ */
+export function testSeed(fallback: number, env = "FRAMING_SEED"): number {
+  let text = Deno.args.find((a) => a.startsWith("--seed="))?.slice("--seed=".length);
+  if (
+    text === undefined &&
+    Deno.permissions.querySync({ name: "env", variable: env }).state === "granted"
+  ) {
+    text = Deno.env.get(env);
+  }
+  if (text === undefined || text === "") return fallback;
+  const seed = Number(text);
+  if (!Number.isSafeInteger(seed)) {
+    throw new TypeError(`The seed must be an integer, got "${text}"`);
+  }
+  return seed >>> 0;
+}
+
 /** Random bytes from a PRNG. */
 export function randomBytes(random: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -30,6 +30,7 @@ import { Struct } from "../framing/struct.ts";
 import type { StructValue } from "../framing/struct_value.ts";
 import { WasmFramingCore } from "../framing/_wasm_core.ts";
 import { ReferenceFramingCore } from "./_reference_core.ts";
+import { concat, testSeed } from "./_helpers.ts";
 
 // --- helpers -----------------------------------------------------------------
 
@@ -47,15 +48,7 @@ function latin1(data: Uint8Array): string {
   return text;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+const join = (...parts: Uint8Array[]): Uint8Array => concat(parts);
 
 /** One call the deframer made to its host, its data copied. */
 type Call =
@@ -183,17 +176,7 @@ class Rng {
   }
 }
 
-function readSeed(): number {
-  const text = Deno.args.find((a) => a.startsWith("--seed="))?.slice("--seed=".length);
-  if (text === undefined || text === "") return 0x0def_5eed;
-  const seed = Number(text);
-  if (!Number.isSafeInteger(seed)) {
-    throw new TypeError(`The seed must be an integer, got "${text}"`);
-  }
-  return seed >>> 0;
-}
-
-const SEED = readSeed();
+const SEED = testSeed(0x0def_5eed);
 
 /** Settings applied to a new deframer, in this order. */
 interface Settings {
@@ -345,15 +328,15 @@ function deframerSpec(name: string, make: () => FramingCore): void {
   test("decodes a character split across pushes whole", (open) => {
     const crab = encoder.encode("🦀"); // 4 bytes
     const chunks = open({ encoding: "utf-8" });
-    chunks.deframer.push(concat(bytes("a"), crab.subarray(0, 1)));
+    chunks.deframer.push(join(bytes("a"), crab.subarray(0, 1)));
     chunks.deframer.push(crab.subarray(1, 3));
-    chunks.deframer.push(concat(crab.subarray(3), bytes("b")));
+    chunks.deframer.push(join(crab.subarray(3), bytes("b")));
     assert.equal(chunks.host.frames.join(""), "a🦀b");
     assert.ok(!chunks.host.frames.join("").includes("\ufffd"));
 
     const blocks = open({ readDelimiter: 3, encoding: "utf-8" });
-    blocks.deframer.push(concat(bytes("xy"), crab.subarray(0, 2)));
-    blocks.deframer.push(concat(crab.subarray(2), bytes("zzz")));
+    blocks.deframer.push(join(bytes("xy"), crab.subarray(0, 2)));
+    blocks.deframer.push(join(crab.subarray(2), bytes("zzz")));
     assert.deepEqual(
       blocks.host.frames,
       ["xy", "🦀", "zzz"],
@@ -361,20 +344,20 @@ function deframerSpec(name: string, make: () => FramingCore): void {
     );
 
     const lines = open({ readDelimiter: "\n", encoding: "utf-8" });
-    lines.deframer.push(concat(bytes("x"), crab.subarray(0, 3)));
-    lines.deframer.push(concat(crab.subarray(3), bytes("\n")));
+    lines.deframer.push(join(bytes("x"), crab.subarray(0, 3)));
+    lines.deframer.push(join(crab.subarray(3), bytes("\n")));
     assert.deepEqual(lines.host.calls, [["text", "x🦀"]]);
 
     const words = open({ readDelimiter: /,/, encoding: "utf-8" });
-    words.deframer.push(concat(bytes("a,b"), crab.subarray(0, 2)));
-    words.deframer.push(concat(crab.subarray(2), bytes(",")));
+    words.deframer.push(join(bytes("a,b"), crab.subarray(0, 2)));
+    words.deframer.push(join(crab.subarray(2), bytes(",")));
     assert.deepEqual(words.host.calls, [["text", "a"], ["text", "b🦀"]]);
     assert.equal(words.deframer.buffered, 0);
   });
 
   test("maps RegExp matches in invalid UTF-8 to exact byte offsets", (open) => {
     const { deframer, host } = open({ readDelimiter: /;/, encoding: "utf-8" });
-    deframer.push(concat(
+    deframer.push(join(
       bytes("a\xff;"), // a byte that starts no character
       bytes("b\xc3(;"), // a lead byte whose continuation is missing
       encoder.encode("c🦀\u00e9;"), // valid again, with a surrogate pair
@@ -405,7 +388,7 @@ function deframerSpec(name: string, make: () => FramingCore): void {
   test("delivers Struct records as arrays of values", (open) => {
     const format = new Struct("!HIq2s?");
     const { deframer, host } = open({ readDelimiter: format });
-    const data = concat(
+    const data = join(
       format.pack(1, 0xdeadbeef, -5n, "ab", true),
       format.pack(2, 7, 9n, "c", false),
     );
@@ -423,7 +406,7 @@ function deframerSpec(name: string, make: () => FramingCore): void {
   test("delivers NetStruct records as arrays of values", (open) => {
     const format = new NetStruct("!BH$I");
     const { deframer, host } = open({ readDelimiter: format });
-    const data = concat(format.pack(7, "hello", 42), format.pack(8, "", 0), format.pack(9, "x", 1));
+    const data = join(format.pack(7, "hello", 42), format.pack(8, "", 0), format.pack(9, "x", 1));
     deframer.push(data.subarray(0, 2));
     deframer.push(data.subarray(2, data.length - 3));
     assert.deepEqual(host.calls, [
@@ -673,13 +656,13 @@ function deframerSpec(name: string, make: () => FramingCore): void {
 
     const crab = encoder.encode("🦀");
     const text = open({ encoding: "utf-8" }, "message");
-    assert.equal(text.deframer.message(concat(bytes("x"), crab.subarray(0, 2))), 0);
-    text.deframer.message(concat(crab.subarray(2), bytes("y")));
+    assert.equal(text.deframer.message(join(bytes("x"), crab.subarray(0, 2))), 0);
+    text.deframer.message(join(crab.subarray(2), bytes("y")));
     assert.deepEqual(text.host.calls, [["text", "x\ufffd"], ["text", "\ufffd\ufffdy"]]);
 
     const lines = open({ readDelimiter: "\n", encoding: "utf-8" }, "message");
-    assert.equal(lines.deframer.message(concat(bytes("x\n"), crab.subarray(0, 2))), 2);
-    lines.deframer.message(concat(crab.subarray(2), bytes("y\n")));
+    assert.equal(lines.deframer.message(join(bytes("x\n"), crab.subarray(0, 2))), 2);
+    lines.deframer.message(join(crab.subarray(2), bytes("y\n")));
     assert.deepEqual(lines.host.calls, [["text", "x"], ["text", "\ufffd\ufffdy"]]);
   });
 

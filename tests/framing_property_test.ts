@@ -16,27 +16,9 @@ import { type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
 import type { FrameRule, RecordStep } from "../framing/frame_rule.ts";
 import { ReferenceFramingCore } from "./_reference_core.ts";
 import { WasmFramingCore } from "../framing/_wasm_core.ts";
+import { testSeed } from "./_helpers.ts";
 
-const DEFAULT_SEED = 0x5eed_f7a3;
-
-function readSeed(): number {
-  const arg = Deno.args.find((a) => a.startsWith("--seed="));
-  let text = arg?.slice("--seed=".length);
-  if (
-    text === undefined &&
-    Deno.permissions.querySync({ name: "env", variable: "FRAMING_SEED" }).state === "granted"
-  ) {
-    text = Deno.env.get("FRAMING_SEED");
-  }
-  if (text === undefined || text === "") return DEFAULT_SEED;
-  const seed = Number(text);
-  if (!Number.isSafeInteger(seed)) {
-    throw new TypeError(`The seed must be an integer, got "${text}"`);
-  }
-  return seed >>> 0;
-}
-
-const SEED = readSeed();
+const SEED = testSeed(0x5eed_f7a3);
 
 /** mulberry32: small, fast, good enough for test data. */
 class Rng {
