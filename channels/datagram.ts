@@ -17,6 +17,7 @@ import { FramedChannel } from "./framed_channel.ts";
 import { DatagramSendQueue } from "./_datagram_send_queue.ts";
 import { deframer } from "./_symbols.ts";
 import { DatagramError } from "../transport/datagram_errors.ts";
+import { datagramTarget, oversizedDatagram } from "../transport/_datagram_target.ts";
 import { ChannelClosedError } from "./errors.ts";
 import type { ListenError } from "../transport/errors.ts";
 import {
@@ -408,19 +409,7 @@ export class Datagram extends FramedChannel {
     const limit = this.bufferSize;
     if (truncated || data.length > limit) {
       stats.overflows++;
-      const bytes = data.length;
-      reportError(
-        this,
-        new DatagramError(
-          truncated ? "truncated" : "oversized",
-          truncated
-            ? `Dropped a datagram from ${describePeer(from)} larger than the receive buffer ` +
-              `(at least ${bytes} bytes); raise bufferSize above its size to receive it`
-            : `Dropped a datagram of ${bytes} bytes from ${describePeer(from)}: larger than ` +
-              `bufferSize (${limit}); raise bufferSize to receive it`,
-          { remoteAddress: from, bytes, limit },
-        ),
-      );
+      reportError(this, oversizedDatagram(from, data.length, limit, truncated));
       return;
     }
     const input = this[deframer];
@@ -516,7 +505,7 @@ export class Datagram extends FramedChannel {
       );
     }
     let target: DatagramPeer | null;
-    if (address !== undefined) target = this.#target(address);
+    if (address !== undefined) target = datagramTarget(address, this.#local!, this.#remote);
     else if (this.#remote !== null) target = null;
     else if (this.#sender !== null) target = this.#sender;
     else {
@@ -541,53 +530,6 @@ export class Datagram extends FramedChannel {
     this.#queue.push(data, target);
     if (!this.#sending) this.#sendNext();
     return this.#queue.size <= this.writeBufferSize;
-  }
-
-  #target(address: AddressInput | DatagramAddress): DatagramPeer | null {
-    let target: DatagramPeer;
-    if (
-      typeof address === "object" && address !== null && "transport" in address &&
-      (address.transport === "udp" || address.transport === "unixpacket")
-    ) {
-      target = address;
-    } else {
-      const resolved = resolveAddress(address as AddressInput);
-      target = resolved.transport === "unix" ? { transport: "unixpacket", path: resolved.path } : {
-        transport: "udp",
-        hostname: resolved.hostname ?? this.#loopback(),
-        port: resolved.port,
-      };
-    }
-    const local = this.#local!;
-    if (target.transport !== local.transport) {
-      throw new TypeError(
-        `Cannot write to ${describePeer(target)} from ${describePeer(local)}: ` +
-          (local.transport === "udp"
-            ? "a UDP channel cannot send to a Unix socket path"
-            : "a Unix datagram channel sends only to { path } addresses"),
-      );
-    }
-    if (target.transport === "udp" && target.port === 0) {
-      throw new TypeError(`Cannot write to ${describePeer(target)}: the port must not be 0`);
-    }
-    const remote = this.#remote;
-    if (remote !== null) {
-      const peer = remote as Deno.NetAddr, to = target as Deno.NetAddr;
-      if (to.port !== peer.port || (to.hostname !== peer.hostname && to.hostname !== "localhost")) {
-        throw new TypeError(
-          `Cannot write to ${describePeer(target)}: this channel is connected to ` +
-            `${describePeer(remote)}; use write(data) or an unconnected channel`,
-        );
-      }
-      return null;
-    }
-    return target;
-  }
-
-  /** `localhost` for a port alone: the loopback address of the socket's family. */
-  #loopback(): string {
-    const local = this.#local as Deno.NetAddr;
-    return local.hostname.includes(":") && local.hostname !== "::" ? "::1" : "127.0.0.1";
   }
 
   #sendNext(): void {

@@ -55,3 +55,26 @@ export class NeverStarted {
     if (warning !== null) console.warn(warning);
   };
 }
+
+/**
+ * The exit warning for work left on an engine never started, or `null`.
+ *
+ * @param parts The channels waiting, described by kind and class.
+ * @param timers How many timers wait.
+ * @param isDefault Whether it is the default engine (`engine`).
+ */
+export function neverStartedWarning(
+  parts: string[],
+  timers: number,
+  isDefault: boolean,
+): string | null {
+  if (timers > 0) parts.push(`${timers} timer${timers === 1 ? "" : "s"}`);
+  if (parts.length === 0) return null;
+  const last = parts.pop()!;
+  const what = parts.length === 0 ? last : `${parts.join(", ")} and ${last}`;
+  return isDefault
+    ? `Pants: the engine was never started, so ${what} did nothing: ` +
+      "call engine.start() after creating them"
+    : `Pants: an Engine was never started, so ${what} on it did nothing: ` +
+      "call its start() after creating them";
+}

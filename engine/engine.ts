@@ -2,71 +2,26 @@
  * The {@linkcode Engine}: Pants' event dispatch, lifecycle and timers.
  *
  * This file is the engine's public face and its documentation (the class
- * comment describes the loop). The work is done by internal parts:
- * `_run_loop.ts` (states, iterations, turns, `poll()` and `stop()`), which
- * drives `timer_ring.ts`, `_task_queue.ts`, `_attached_channels.ts`,
- * `_cached_time.ts` and `_host_schedule.ts`; `_never_started.ts` warns at
- * exit about an engine given work but never started.
+ * comment describes the loop); `_run_loop.ts` and the parts it drives do
+ * the work (see ARCHITECTURE.md).
  *
  * @module
  */
 
 import { type ChannelCounts, EngineStatistics, type EngineStats, statistics } from "./stats.ts";
-import { type Clock, realClock } from "./clock.ts";
+import { realClock } from "./clock.ts";
 import type { EngineChannel } from "./engine_channel.ts";
 import type { Timer } from "./timer.ts";
 import { checkDelay, checkFunction } from "./_checks.ts";
 import { RunLoop } from "./_run_loop.ts";
 import { listenForSignals } from "./_signals.ts";
-import { NeverStarted } from "./_never_started.ts";
+import { NeverStarted, neverStartedWarning } from "./_never_started.ts";
+import type { EngineOptions } from "./engine_options.ts";
+import { drivenByHand, unhandledError } from "./_symbols.ts";
 
-// Channels and `mod.ts` take the channel contract from here, with the engine.
-export type { EngineChannel };
-
-/**
- * The engine method a channel's default `onListenError` / `onConnectError`
- * calls with the error nothing handled (see {@linkcode Engine.start}). The
- * engine learns of it this way without knowing the channels.
- */
-export const unhandledError: unique symbol = Symbol("unhandledError");
-
-/**
- * The engine method that turns off the exit warning for an engine that was
- * never started; `TestEngine` calls it (tests drive their engine by hand).
- */
-export const drivenByHand: unique symbol = Symbol("drivenByHand");
-
-/**
- * Options for {@linkcode Engine}.
- *
- * @example Usage
- * ```ts
- * import { Engine, ManualClock } from "@pants/pants";
- *
- * const engine = new Engine({ clock: new ManualClock(), graceMs: 1000 });
- * ```
- */
-export interface EngineOptions {
-  /**
-   * Time source and host timer; a `ManualClock` makes tests deterministic.
-   *
-   * @default {realClock}
-   */
-  clock?: Clock;
-  /**
-   * How long `stop()` lets channels flush before it closes them without
-   * flushing, in milliseconds.
-   *
-   * @default {5000}
-   */
-  graceMs?: number;
-  /**
-   * Slots of the timer ring (a power of two; one slot per millisecond).
-   *
-   * @default {4096}
-   */
-  timerSlots?: number;
-}
+// Channels and `mod.ts` take these from here, with the engine.
+export type { EngineChannel, EngineOptions };
+export { drivenByHand, unhandledError };
 
 /** A timer's function, as the ring stores it. */
 type Fn = (...args: unknown[]) => unknown;
@@ -96,17 +51,8 @@ let defaultEngine: Engine | undefined;
  * 6. Run the close notifications queued (by {@linkcode Engine.queueClose})
  *    before this iteration, so `onClose` never fires inside `close()`.
  *
- * ## When iterations run
- *
- * After `start()`, an iteration runs only when there is something for it:
- * at once (as a `setImmediate` task, so pending I/O is served between
- * iterations) while anything is queued, or when the single host timer fires
- * for the next due timer slot. With nothing queued and no timer, the engine
- * sleeps (no busy polling). With `loop` timers present it iterates
- * continuously, one `setImmediate` task per iteration, so I/O is not starved
- * (measured with one `loop` timer: ~390,000 iterations/s while a TCP echo
- * on the same process kept a median round trip of ~0.16 ms, against
- * ~0.02 ms with the engine idle).
+ * After `start()`, an iteration runs only when there is something for it
+ * (how turns are scheduled: `_run_loop.ts`); an idle engine sleeps.
  *
  * ## Liveness
  *
@@ -115,18 +61,14 @@ let defaultEngine: Engine | undefined;
  * when `stop()` finishes, and also when the engine runs out of work (no
  * attached channel, no pending timer, nothing queued), so a finished script
  * exits by itself. It rejects instead when a channel's listen or connect
- * failed and no handler took the error (see {@linkcode Engine.start}).
+ * failed and no handler took the error (see {@linkcode Engine.start}). An
+ * engine given work but never started warns once at exit.
  *
  * ## Timers
  *
- * `callback`, `loop`, `defer` and `cycle` return a {@linkcode Timer}. Delays
- * are milliseconds, rounded up to the ring's 1 ms resolution; a timer never
- * fires early. Equal deadlines fire in scheduling order. `cycle` is fixed
- * rate: each deadline is the previous one plus the period (no drift); if the
- * engine fell behind by several periods it fires once and skips the missed
- * ones. Timer functions are called with `this` undefined. An exception
- * thrown by one goes to {@linkcode Engine.onTimerError} and the engine keeps
- * running.
+ * `callback`, `loop`, `defer` and `cycle` return a {@linkcode Timer} (its
+ * documentation gives the timing rules). An exception thrown by one goes to
+ * {@linkcode Engine.onTimerError} and the engine keeps running.
  *
  * @example Run timers until there is nothing left to do
  * ```ts
@@ -144,7 +86,13 @@ export class Engine {
    */
   readonly [statistics]: EngineStatistics = new EngineStatistics();
   readonly #loop: RunLoop;
-  readonly #neverStarted: NeverStarted = new NeverStarted(() => this.#neverStartedWarning());
+  readonly #neverStarted: NeverStarted = new NeverStarted(() =>
+    neverStartedWarning(
+      this.#loop.channels.describe(),
+      this.#loop.ring.size,
+      this === defaultEngine,
+    )
+  );
 
   /**
    * The default engine, shared by every channel not given one (also
@@ -301,6 +249,8 @@ export class Engine {
    * engine.attach(channel);
    * console.log(engine.channelCount); // 1
    * engine.detach(channel);
+   * engine.detach(channel); // no effect
+   * console.log(engine.channelCount); // 0
    * ```
    *
    * @param channel The channel.
@@ -308,7 +258,7 @@ export class Engine {
   attach(channel: EngineChannel): void {
     const channels = this.#loop.channels;
     if (!channels.add(channel)) return;
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     if (this.#loop.stopping) {
       this.whenRunning(() => {
         if (channels.has(channel)) channel.close({ flush: true });
@@ -317,19 +267,7 @@ export class Engine {
   }
 
   /**
-   * Removes a closed channel. Idempotent.
-   *
-   * @example Usage
-   * ```ts
-   * import { Engine, type EngineChannel } from "@pants/pants";
-   *
-   * const engine = new Engine();
-   * const channel: EngineChannel = { kind: "stream", close: () => {} };
-   * engine.attach(channel);
-   * engine.detach(channel);
-   * engine.detach(channel); // no effect
-   * console.log(engine.channelCount); // 0
-   * ```
+   * Removes a closed channel. Idempotent (see {@linkcode Engine.attach}'s example).
    *
    * @param channel The channel.
    */
@@ -359,7 +297,7 @@ export class Engine {
    */
   whenRunning(fn: () => void): void {
     checkFunction(fn, "whenRunning");
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     this.#loop.whenRunningQueue.push(fn);
     this.#loop.wake();
   }
@@ -401,7 +339,7 @@ export class Engine {
    */
   callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "callback");
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     const timer = this.#loop.ring.callback(fn as Fn, args);
     this.#loop.callbackAdded();
     return timer;
@@ -428,7 +366,7 @@ export class Engine {
    */
   loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "loop");
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     const timer = this.#loop.ring.loop(fn as Fn, args);
     this.#loop.wake();
     return timer;
@@ -455,7 +393,7 @@ export class Engine {
   defer<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "defer", true);
     checkFunction(fn, "defer");
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     const timer = this.#loop.ring.defer(this.now() + ms, 0, fn as Fn, args);
     this.#loop.timerAdded();
     return timer;
@@ -486,7 +424,7 @@ export class Engine {
   cycle<A extends unknown[]>(ms: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(ms, "cycle", false);
     checkFunction(fn, "cycle");
-    if (!this.#neverStarted.done) this.#neverStarted.note();
+    this.#neverStarted.note();
     const timer = this.#loop.ring.defer(this.now() + ms, ms, fn as Fn, args);
     this.#loop.timerAdded();
     return timer;
@@ -529,9 +467,7 @@ export class Engine {
    * code. Override the handler to keep running. On an engine driven by
    * {@linkcode Engine.poll} instead, the next `poll()` throws the error.
    *
-   * An engine given work (a channel that listens or connects, a timer) but
-   * never started, polled or stopped prints a one-line warning naming that
-   * work when the process exits (never for a `TestEngine`).
+   * An engine given work but never started warns at exit (see Liveness above).
    *
    * @example Usage
    * ```ts
@@ -644,21 +580,6 @@ export class Engine {
    */
   [drivenByHand](): void {
     this.#neverStarted.disarm();
-  }
-
-  /** The exit warning for work left on an engine never started, or `null`. */
-  #neverStartedWarning(): string | null {
-    const parts = this.#loop.channels.describe();
-    const timers = this.#loop.ring.size;
-    if (timers > 0) parts.push(`${timers} timer${timers === 1 ? "" : "s"}`);
-    if (parts.length === 0) return null;
-    const last = parts.pop()!;
-    const what = parts.length === 0 ? last : `${parts.join(", ")} and ${last}`;
-    return this === defaultEngine
-      ? `Pants: the engine was never started, so ${what} did nothing: ` +
-        "call engine.start() after creating them"
-      : `Pants: an Engine was never started, so ${what} on it did nothing: ` +
-        "call its start() after creating them";
   }
 }
 

@@ -19,6 +19,14 @@ let make: (owner: TimerOwner, id: number, seq: number) => Timer;
  * {@linkcode Engine}. Timers are made by those engine methods, never with
  * `new`.
  *
+ * Delays are milliseconds, rounded up to the ring's 1 ms resolution; a
+ * timer never fires early. Equal deadlines fire in scheduling order. `cycle` is fixed
+ * rate: each deadline is the previous one plus the period (no drift); if the
+ * engine fell behind by several periods it fires once and skips the missed
+ * ones. Timer functions are called with `this` undefined. An exception
+ * thrown by one goes to {@linkcode Engine.onTimerError} and the engine keeps
+ * running.
+ *
  * `cancel()` is idempotent: calling it again, after the timer fired, or from
  * inside the timer's own function is safe (a `cycle` or `loop` cancelled from
  * inside its function does not run again). `active` is `true` until a
