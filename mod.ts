@@ -57,6 +57,7 @@ export {
   WriteFileError,
 } from "./channels/errors.ts";
 export { Stream, type StreamEncoding, type StreamTimeout } from "./channels/stream.ts";
+export type { ConnectOptions } from "./channels/connect_options.ts";
 export type {
   FileSource,
   WriteFileOptions,
