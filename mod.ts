@@ -32,6 +32,7 @@ export type { ChannelCounts, EngineStats } from "./engine/stats.ts";
 export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
 export type { AddressInput } from "./transport/address.ts";
 export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";
+export { ProxyError } from "./transport/proxy_error.ts";
 export {
   DatagramError,
   type DatagramErrorOptions,

@@ -38,4 +38,18 @@ export interface ConnectOptions {
    * `close()` then.
    */
   signal?: AbortSignal;
+  /**
+   * Connect through a SOCKS5 proxy (RFC 1928): `socks5://host:port`, or
+   * `socks5://user:pass@host:port` for username/password authentication
+   * (RFC 1929; percent-encode `@`, `:` and the like in either). Host names
+   * of the target are resolved by the proxy. The SOCKS5 handshake runs
+   * before `onConnect()`; a TLS client (`startSSL()` before `connect()`)
+   * runs TLS with the target inside the tunnel. Failures reach
+   * `onConnectError`: a `StreamConnectError` when the proxy cannot be
+   * reached, a `ProxyError` when it refuses. A bad URL throws a `TypeError`
+   * from `connect()`. Once connected, `remoteAddress` is the proxy's.
+   *
+   * @default {undefined}
+   */
+  proxy?: string;
 }

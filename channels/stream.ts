@@ -15,6 +15,8 @@ import { normalizeAddr, resolveAddress } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
 import { connectStream, type Transport } from "../transport/_socket.ts";
 import { connectTls } from "../transport/_tls.ts";
+import { connectSocks5, socks5Proxy } from "../transport/_socks5.ts";
+import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
 import { statistics } from "../engine/stats.ts";
@@ -324,12 +326,14 @@ export class Stream extends BufferedChannel {
    *
    * @param address A port (on `localhost`), `[host, port]`, `{ hostname, port }`,
    * or a Unix socket path as `{ path }` or a string.
+   * @param options `proxy`: a SOCKS5 proxy to connect through.
    * @returns This stream.
-   * @throws {TypeError} For an invalid address.
+   * @throws {TypeError} For an invalid address or proxy URL.
    * @throws {Error} If the stream is already connected, connecting or closed.
    */
-  connect(address: AddressInput): this {
+  connect(address: AddressInput, options: ConnectOptions = {}): this {
     const resolved = resolveAddress(address);
+    const proxy = options.proxy === undefined ? null : socks5Proxy(resolved, options.proxy);
     if (resolved.transport === "tcp") this.#connectHost = resolved.hostname ?? "localhost";
     if (this.#state !== "idle") {
       throw new Error(`Cannot connect: the stream is already ${this.#state}; create a new stream`);
@@ -341,14 +345,15 @@ export class Stream extends BufferedChannel {
       const tls = this.#tlsClient;
       // The connection of a handshake under way is the stream's: close() and
       // engine.stop() end it at once, and the handshake fails.
-      const connecting = tls === null ? connectStream(resolved) : connectTls(
-        resolved,
-        tls,
-        (pending) => {
-          if (this.#state === "connecting") this.#transport = pending;
-          else pending.close();
-        },
-      );
+      const started = (pending: Transport): void => {
+        if (this.#state === "connecting") this.#transport = pending;
+        else pending.close();
+      };
+      const connecting = proxy !== null
+        ? connectSocks5(proxy, resolved, tls, started)
+        : tls === null
+        ? connectStream(resolved)
+        : connectTls(resolved, tls, started);
       connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();

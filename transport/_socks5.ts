@@ -338,7 +338,8 @@ function abandon(conn: Transport): void {
  * @param started Called with the connection once it is open, and again with
  * the TLS connection once its handshake is under way: closing it ends the
  * handshakes at once and makes this fail.
- * @param signal Abandons the TCP connect to the proxy while it is pending.
+ * @param signal Checked once the proxy is reached: an aborted connect goes
+ * no further (the connect itself is not abandoned yet).
  * @throws {StreamConnectError} When the proxy cannot be reached.
  * @throws {ProxyError} When the proxy refuses, or replies what is not SOCKS5.
  * @throws {TlsHandshakeError} When the TLS handshake with the target fails.
@@ -361,7 +362,11 @@ export async function connectSocks5(
     transport: "tcp",
     hostname: proxy.hostname,
     port: proxy.port,
-  }, signal);
+  });
+  if (signal?.aborted) {
+    abandon(conn);
+    throw signal.reason;
+  }
   started?.(conn);
   const handshake = new Handshake(
     conn,
