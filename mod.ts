@@ -53,6 +53,7 @@ export {
 } from "./channels/buffered_channel.ts";
 export {
   ChannelClosedError,
+  ConnectTimeoutError,
   StartTlsError,
   StreamBufferOverflow,
   WriteFileError,

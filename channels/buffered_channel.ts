@@ -17,6 +17,7 @@ import { reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
 import { deframer, type forget, phase, writer } from "./_symbols.ts";
+import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
 import { packFormat } from "./_write_packed.ts";
 import { sendDrained, sendFailed, sendTarget, sent, Writer } from "./_writer.ts";
@@ -76,7 +77,7 @@ function checkBytes(name: string, bytes: number, least: number): number {
   return bytes;
 }
 
-const NOT_CONNECTED = "Cannot write: the stream is not connected; wait for onConnect()";
+const NOT_CONNECTED = "Cannot write: the stream is not connected; call connect() first";
 const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
 
 /**
@@ -174,9 +175,13 @@ export abstract class BufferedChannel extends FramedChannel {
    *
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `flush: true` to start sending at once.
+   * Before the connection is up (after `connect()`), writes are queued and
+   * sent in order once it is; if the connect fails they are dropped, and the
+   * error says how many bytes.
+   *
    * @returns `false` when the queue is above `writeBufferSize`: wait for
    * `onWrite()` before writing more.
-   * @throws {ChannelClosedError} If the stream is not connected or is closing.
+   * @throws {ChannelClosedError} If `connect()` was not called, or the stream is closed or closing.
    */
   write(data: Uint8Array | string, options?: WriteOptions): boolean {
     this.#checkWritable();
@@ -271,6 +276,7 @@ export abstract class BufferedChannel extends FramedChannel {
    * @throws {ChannelClosedError} If the stream is not connected.
    */
   flush(): void {
+    if (this[phase] === "connecting" && this[holdWrites]()) return;
     if (this[phase] !== "connected" && this[phase] !== "closing") {
       throw new ChannelClosedError(this[phase] === "closed" ? CLOSED : NOT_CONNECTED);
     }
@@ -306,7 +312,8 @@ export abstract class BufferedChannel extends FramedChannel {
   }
 
   #checkWritable(): void {
-    if (this[phase] !== "connected") {
+    const state = this[phase];
+    if (state !== "connected" && !(state === "connecting" && this[holdWrites]())) {
       throw new ChannelClosedError(
         this[phase] === "idle" || this[phase] === "connecting" ? NOT_CONNECTED : CLOSED,
       );
@@ -318,6 +325,8 @@ export abstract class BufferedChannel extends FramedChannel {
 
   /** @ignore */
   abstract get [phase](): StreamPhase;
+  /** @ignore */
+  abstract [holdWrites](): boolean;
   /** @ignore */
   abstract get [sendTarget](): Transport;
   /** @ignore */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { StreamConnectError } from "../transport/errors.ts";
+
 /**
  * A stream received more input than `bufferSize` allows while waiting for a
  * frame, or a length prefix declared a record larger than that.
@@ -142,5 +144,40 @@ export class WriteFileError extends Error {
     super(message, options);
     this.name = "WriteFileError";
     this.path = path;
+  }
+}
+
+/**
+ * A connect did not complete within `connectTimeout` milliseconds (name
+ * resolution, the TCP connect and, for TLS from the start, the handshake).
+ * The connection being opened was abandoned. A subclass of
+ * {@linkcode StreamConnectError}, delivered to `Stream.onConnectError`.
+ *
+ * @example Retrying later after a timeout
+ * ```ts
+ * import { ConnectTimeoutError, Stream, StreamConnectError } from "@pants/pants";
+ *
+ * class Client extends Stream {
+ *   override onConnectError(err: StreamConnectError): void {
+ *     if (err instanceof ConnectTimeoutError) console.warn(`no answer in ${err.timeout} ms`);
+ *     else console.error(err.message);
+ *   }
+ * }
+ * ```
+ */
+export class ConnectTimeoutError extends StreamConnectError {
+  /** The `connectTimeout` that passed, in milliseconds. */
+  readonly timeout: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What happened and what to do.
+   * @param timeout The `connectTimeout` in milliseconds.
+   */
+  constructor(message: string, timeout: number) {
+    super(message);
+    this.name = "ConnectTimeoutError";
+    this.timeout = timeout;
   }
 }

@@ -29,6 +29,7 @@ import { StreamBufferOverflow } from "./errors.ts";
 import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
 import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, forget, phase, writer } from "./_symbols.ts";
+import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
 
 export type { StreamTimeout };
@@ -86,6 +87,7 @@ export class Stream extends BufferedChannel {
   /** The host name given to `connect()`: what STARTTLS verifies by default. */
   #connectHost: string | undefined = undefined;
   #secure = false;
+  #attempt: ConnectAttempt | null = null;
 
   /**
    * Creates a stream; connect it with `connect()`, or let a `Server` accept it.
@@ -139,6 +141,37 @@ export class Stream extends BufferedChannel {
   /** Whether `connect()` was called and has not finished yet. */
   get connecting(): boolean {
     return this.#state === "connecting";
+  }
+
+  /**
+   * Settles with the client's connect: resolves just before `onConnect()`,
+   * rejects with the error `onConnectError()` (or, for TLS from the start,
+   * `onSSLHandshakeError()`) gets, or with a `ChannelClosedError` when the
+   * stream closes first. Nothing is reported if nobody awaits it. For an
+   * accepted stream it is resolved once connected.
+   *
+   * @example A script that connects, then writes
+   * ```ts
+   * import { engine, Stream } from "@pants/pants";
+   *
+   * const client = new Stream().connect(["127.0.0.1", 4040], { connectTimeout: 2000 });
+   * engine.start();
+   * try {
+   *   await client.ready;
+   *   client.write("hello\n");
+   * } catch (error) {
+   *   console.error(error);
+   * }
+   * engine.stop();
+   * ```
+   */
+  get ready(): Promise<void> {
+    return this.#attempt?.ready ?? ConnectAttempt.settled(this.#state === "connected");
+  }
+
+  /** @ignore */
+  [holdWrites](): boolean {
+    return this.#attempt?.holdWrites(this[writer]) ?? false;
   }
 
   /** The server that accepted this stream, or `null` for a client stream. */
@@ -214,7 +247,11 @@ export class Stream extends BufferedChannel {
    * script exits with a non-zero code (see {@linkcode Engine.start}; on an
    * engine driven by `poll()` it is logged and the next `poll()` throws it).
    * Override it to handle the failure (retry, report) and keep the engine
-   * running.
+   * running. It also ends a `connectTimeout` (a `ConnectTimeoutError`) or an
+   * aborted `signal` (`cause`: the signal's reason). Either way the stream is
+   * closed after this call (if it did not close itself), writes queued before
+   * the connect are dropped, and `onClose()` follows exactly once, in a later
+   * engine iteration.
    *
    * @param error Why; `cause` is the Deno error.
    */
@@ -322,7 +359,19 @@ export class Stream extends BufferedChannel {
 
   /**
    * Connects to a server. `onConnect()` follows on success, `onConnectError()`
-   * on failure. Nothing happens before the engine runs.
+   * on failure (`stream.ready` is the same as a promise). Nothing happens
+   * before the engine runs. `connectTimeout` and `signal` bound and cancel
+   * the connect (see {@linkcode ConnectOptions}). Writes made meanwhile are
+   * queued (within `maxWriteBuffer`) and sent in order once connected, before
+   * what `onConnect()` writes; a failed connect drops them.
+   *
+   * @example A bounded connect, writing before it completes
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * const client = new Stream().connect(["127.0.0.1", 6379], { connectTimeout: 5000 });
+   * client.write("PING\r\n");
+   * ```
    *
    * @param address A port (on `localhost`), `[host, port]`, `{ hostname, port }`,
    * or a Unix socket path as `{ path }` or a string.
@@ -338,6 +387,7 @@ export class Stream extends BufferedChannel {
     if (this.#state !== "idle") {
       throw new Error(`Cannot connect: the stream is already ${this.#state}; create a new stream`);
     }
+    this.#attempt = new ConnectAttempt(this.engine, options, resolved);
     this.#state = "connecting";
     this.engine.attach(this);
     this.engine.whenRunning(() => {
@@ -349,11 +399,13 @@ export class Stream extends BufferedChannel {
         if (this.#state === "connecting") this.#transport = pending;
         else pending.close();
       };
-      const connecting = proxy !== null
-        ? connectSocks5(proxy, resolved, tls, started)
-        : tls === null
-        ? connectStream(resolved)
-        : connectTls(resolved, tls, started);
+      const connecting = this.#attempt!.run((signal) =>
+        proxy !== null
+          ? connectSocks5(proxy, resolved, tls, started, signal)
+          : tls === null
+          ? connectStream(resolved, signal)
+          : connectTls(resolved, tls, started, signal)
+      );
       connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();
@@ -421,6 +473,7 @@ export class Stream extends BufferedChannel {
 
   #begin(): void {
     this.#timeouts?.start();
+    this.#attempt?.connected();
     notify(this, this.onConnect);
     if (this[readable]()) this.#reader.start(this.#transport!);
   }
@@ -624,6 +677,7 @@ export class Stream extends BufferedChannel {
     this.#state = "closed";
     this[deframer].held = true;
     this[writer].stop();
+    this.#attempt?.closed();
     if (this.#transport !== null) {
       try {
         this.#transport.close();

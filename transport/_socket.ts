@@ -138,9 +138,14 @@ export async function listenStream(
 /**
  * Connects a stream. A port alone connects to `localhost`.
  *
+ * @param signal Abandons a pending TCP connect (Deno closes the half-open
+ * socket); a Unix socket connect does not wait, so it takes none.
  * @throws {StreamConnectError} With the Deno error as `cause`.
  */
-export async function connectStream(address: ResolvedAddress): Promise<Transport> {
+export async function connectStream(
+  address: ResolvedAddress,
+  signal?: AbortSignal,
+): Promise<Transport> {
   try {
     if (address.transport === "unix") {
       return await Deno.connect({ transport: "unix", path: address.path });
@@ -148,6 +153,7 @@ export async function connectStream(address: ResolvedAddress): Promise<Transport
     const conn = await Deno.connect({
       hostname: address.hostname ?? "localhost",
       port: address.port,
+      signal,
     });
     conn.setNoDelay(true);
     return conn;

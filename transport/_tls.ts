@@ -98,6 +98,7 @@ async function secured(tls: TlsTransport, where: string): Promise<TlsTransport> 
  *
  * @param started Called with the connection once its handshake is under
  * way: closing it then ends the TCP connection at once and makes this fail.
+ * @param signal Abandons the TCP connect while it is pending.
  * @throws {StreamConnectError} When the TCP connection fails.
  * @throws {TlsHandshakeError} When the handshake fails.
  */
@@ -105,8 +106,9 @@ export async function connectTls(
   address: ResolvedAddress,
   options: TlsClientOptions,
   started?: (pending: Transport) => void,
+  signal?: AbortSignal,
 ): Promise<Transport> {
-  const plain = await connectStream(address);
+  const plain = await connectStream(address, signal);
   const hostname = options.hostname ??
     (address.transport === "tcp" ? address.hostname ?? "localhost" : "localhost");
   const tls = startClient(plain, { ...options, hostname });
