@@ -338,8 +338,8 @@ function abandon(conn: Transport): void {
  * @param started Called with the connection once it is open, and again with
  * the TLS connection once its handshake is under way: closing it ends the
  * handshakes at once and makes this fail.
- * @param signal Checked once the proxy is reached: an aborted connect goes
- * no further (the connect itself is not abandoned yet).
+ * @param signal Abandons the connect to the proxy, and is checked again
+ * once the proxy is reached.
  * @throws {StreamConnectError} When the proxy cannot be reached.
  * @throws {ProxyError} When the proxy refuses, or replies what is not SOCKS5.
  * @throws {TlsHandshakeError} When the TLS handshake with the target fails.
@@ -358,11 +358,10 @@ export async function connectSocks5(
   }
   const hostname = target.hostname ?? "localhost";
   const request = connectRequest(hostname, target.port);
-  const conn = await connectStream({
-    transport: "tcp",
-    hostname: proxy.hostname,
-    port: proxy.port,
-  });
+  const conn = await connectStream(
+    { transport: "tcp", hostname: proxy.hostname, port: proxy.port },
+    signal,
+  );
   if (signal?.aborted) {
     abandon(conn);
     throw signal.reason;
