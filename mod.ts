@@ -45,7 +45,7 @@ export type {
   TlsServerOptions,
 } from "./transport/tls_options.ts";
 export { Channel, type ChannelOptions, type CloseOptions } from "./channels/channel.ts";
-export { FramedChannel } from "./channels/framed_channel.ts";
+export { FramedChannel, type StreamEncoding } from "./channels/framed_channel.ts";
 export {
   BufferedChannel,
   type StreamPhase,
@@ -58,7 +58,7 @@ export {
   StreamBufferOverflow,
   WriteFileError,
 } from "./channels/errors.ts";
-export { Stream, type StreamEncoding, type StreamTimeout } from "./channels/stream.ts";
+export { Stream, type StreamTimeout } from "./channels/stream.ts";
 export type { ConnectOptions } from "./channels/connect_options.ts";
 export type {
   FileSource,

@@ -21,7 +21,10 @@ import type { Engine } from "../engine/engine.ts";
 import type { Timer } from "../engine/timer.ts";
 import { describe } from "../framing/_describe.ts";
 import { hostPort, type ResolvedAddress } from "../transport/address.ts";
-import type { Transport } from "../transport/_socket.ts";
+import { connectStream, type Transport } from "../transport/_socket.ts";
+import { connectSocks5, type Socks5Proxy } from "../transport/_socks5.ts";
+import { connectTls } from "../transport/_tls.ts";
+import type { TlsClientOptions } from "../transport/tls_options.ts";
 import { StreamConnectError } from "../transport/errors.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import { ChannelClosedError, ConnectTimeoutError } from "./errors.ts";
@@ -86,6 +89,26 @@ export class ConnectAttempt {
   /** `stream.ready`. */
   get ready(): Promise<void> {
     return this.#ready.promise;
+  }
+
+  /**
+   * Opens the connection, within the deadline and the caller's signal:
+   * through a SOCKS5 proxy, with TLS from the start, or plain. `started`
+   * gets a connection whose handshake is under way (closing it ends that).
+   */
+  open(
+    address: ResolvedAddress,
+    proxy: Socks5Proxy | null,
+    tls: TlsClientOptions | null,
+    started: (pending: Transport) => void,
+  ): Promise<Transport> {
+    return this.run((signal) =>
+      proxy !== null
+        ? connectSocks5(proxy, address, tls, started, signal)
+        : tls === null
+        ? connectStream(address, signal)
+        : connectTls(address, tls, started, signal)
+    );
   }
 
   /**

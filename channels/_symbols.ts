@@ -19,3 +19,5 @@ export const deframer: unique symbol = Symbol("pants.deframer");
 export const writer: unique symbol = Symbol("pants.writer");
 /** `stream[phase]`: where a stream is in its life (idle, connecting, connected, closing, closed). */
 export const phase: unique symbol = Symbol("pants.phase");
+/** `stream[timeouts]`: a stream's idle and frame deadlines, made when first set (`_stream_timeouts.ts`). */
+export const timeouts: unique symbol = Symbol("pants.timeouts");

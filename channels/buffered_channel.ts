@@ -13,10 +13,11 @@ import { utf8Length } from "../framing/_utf8.ts";
 import { describe } from "../framing/_describe.ts";
 import type { Transport } from "../transport/_socket.ts";
 import type { Channel, ChannelOptions } from "./channel.ts";
-import { reportError } from "./channel.ts";
+import { notify, reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
-import { deframer, type forget, phase, writer } from "./_symbols.ts";
+import { deframer, type forget, phase, timeouts, writer } from "./_symbols.ts";
+import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
 import { packFormat } from "./_write_packed.ts";
@@ -81,8 +82,8 @@ const NOT_CONNECTED = "Cannot write: the stream is not connected; call connect()
 const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
 
 /**
- * A framed channel with a send queue: the base of {@linkcode Stream}, which
- * supplies the connection. Writes made in one engine iteration leave as one
+ * A framed channel with a send queue and traffic timeouts: the base of
+ * {@linkcode Stream}, which supplies the connection. Writes made in one engine iteration leave as one
  * socket write.
  *
  * @example Back-pressure with the queue's high-water mark
@@ -318,6 +319,69 @@ export abstract class BufferedChannel extends FramedChannel {
         this[phase] === "idle" || this[phase] === "connecting" ? NOT_CONNECTED : CLOSED,
       );
     }
+  }
+
+  // --- timeouts --------------------------------------------------------------
+
+  /** @ignore */
+  [timeouts]: StreamTimeouts | null = null;
+
+  /**
+   * Idle timeout in milliseconds: no byte read or written for that long
+   * calls `onTimeout("idle")`. `0` disables it. Runs on the engine's timer
+   * ring (one timer per stream, not re-armed per read).
+   *
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
+   */
+  get timeout(): number {
+    return this[timeouts]?.idle ?? 0;
+  }
+  set timeout(ms: number) {
+    this.#timeoutsFor().idle = ms;
+  }
+
+  /**
+   * Frame timeout in milliseconds: a frame must complete within this long
+   * of its first byte, or `onTimeout("frame")` is called. It stops slow-drip
+   * peers that send a byte every few seconds and never finish a frame. `0`
+   * disables it.
+   *
+   * @default {0}
+   * @throws {RangeError} For a negative or non-finite value.
+   */
+  get frameTimeout(): number {
+    return this[timeouts]?.frame ?? 0;
+  }
+  set frameTimeout(ms: number) {
+    this.#timeoutsFor().frame = ms;
+  }
+
+  /**
+   * Called when the stream was idle for `timeout` ms (`"idle"`), or a frame
+   * did not complete within `frameTimeout` ms of its first byte (`"frame"`).
+   * The default closes the stream without flushing.
+   *
+   * @param _kind Which limit was reached.
+   */
+  onTimeout(_kind: StreamTimeout): void {
+    this.close({ flush: false });
+  }
+
+  /** @ignore */
+  [timedOut](kind: StreamTimeout): void {
+    this.engine[statistics].timeouts++;
+    notify(this, this.onTimeout, kind);
+  }
+
+  #timeoutsFor(): StreamTimeouts {
+    let deadlines = this[timeouts];
+    if (deadlines === null) {
+      deadlines = this[timeouts] = new StreamTimeouts(this);
+      const now = this[phase];
+      if (now === "connected" || now === "closing") deadlines.start();
+    }
+    return deadlines;
   }
 
   /** Called when the send queue has drained. */

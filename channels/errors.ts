@@ -50,6 +50,19 @@ export class StreamBufferOverflow extends Error {
 }
 
 /**
+ * The overflow a stream's input reports: `bytes` buffered or declared
+ * without a complete frame, over `limit`.
+ */
+export function inputOverflowError(bytes: number, limit: number): StreamBufferOverflow {
+  return new StreamBufferOverflow(
+    `Stream input overflow: ${bytes} bytes buffered or declared without a complete frame, ` +
+      `over the limit of ${limit}; raise bufferSize if the protocol needs larger frames`,
+    limit,
+    bytes,
+  );
+}
+
+/**
  * A write, flush or other operation was attempted on a channel that is
  * closed, closing, or not connected yet.
  *

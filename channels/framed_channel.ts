@@ -20,6 +20,19 @@ import { Channel, type ChannelOptions, reportError } from "./channel.ts";
 import { deframer } from "./_symbols.ts";
 
 /**
+ * The text encodings a stream can decode frames with (see {@linkcode FrameEncoding}).
+ *
+ * @example Usage
+ * ```ts
+ * import { Stream, type StreamEncoding } from "@pants/pants";
+ *
+ * const encoding: StreamEncoding = "utf-8";
+ * new Stream().encoding = encoding;
+ * ```
+ */
+export type StreamEncoding = FrameEncoding;
+
+/**
  * A channel whose input is cut into frames by `readDelimiter`: the base of
  * {@linkcode Stream} and {@linkcode Datagram}. Not subclassed directly.
  *

@@ -9,13 +9,11 @@
  */
 
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
-import type { FrameEncoding } from "../framing/read_delimiter.ts";
 import type { StructValue } from "../framing/struct_value.ts";
 import { normalizeAddr, resolveAddress } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
-import { connectStream, type Transport } from "../transport/_socket.ts";
-import { connectTls } from "../transport/_tls.ts";
-import { connectSocks5, socks5Proxy } from "../transport/_socks5.ts";
+import type { Transport } from "../transport/_socket.ts";
+import { socks5Proxy } from "../transport/_socks5.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
@@ -25,27 +23,14 @@ import type { ChannelOptions, CloseOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
 import { BufferedChannel, type StreamPhase, type StreamServer } from "./buffered_channel.ts";
 import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
-import { StreamBufferOverflow } from "./errors.ts";
+import { inputOverflowError, type StreamBufferOverflow } from "./errors.ts";
 import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
-import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
-import { adopt, begin, deframer, forget, phase, writer } from "./_symbols.ts";
+import type { StreamTimeout } from "./_stream_timeouts.ts";
+import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
 
 export type { StreamTimeout };
-
-/**
- * The text encodings a stream can decode frames with (see {@linkcode FrameEncoding}).
- *
- * @example Usage
- * ```ts
- * import { Stream, type StreamEncoding } from "@pants/pants";
- *
- * const encoding: StreamEncoding = "utf-8";
- * new Stream().encoding = encoding;
- * ```
- */
-export type StreamEncoding = FrameEncoding;
 
 type State = StreamPhase;
 
@@ -82,7 +67,6 @@ export class Stream extends BufferedChannel {
   #paused = false;
   #upgrading = false;
   #ended = false;
-  #timeouts: StreamTimeouts | null = null;
   #tlsClient: TlsClientOptions | null = null;
   /** The host name given to `connect()`: what STARTTLS verifies by default. */
   #connectHost: string | undefined = undefined;
@@ -111,7 +95,7 @@ export class Stream extends BufferedChannel {
   /** @ignore */
   [sent](n: number): void {
     this.engine[statistics].bytesOut += n;
-    this.#timeouts?.activity();
+    this[timeouts]?.activity();
   }
 
   /** @ignore */
@@ -156,13 +140,7 @@ export class Stream extends BufferedChannel {
    *
    * const client = new Stream().connect(["127.0.0.1", 4040], { connectTimeout: 2000 });
    * engine.start();
-   * try {
-   *   await client.ready;
-   *   client.write("hello\n");
-   * } catch (error) {
-   *   console.error(error);
-   * }
-   * engine.stop();
+   * await client.ready.then(() => client.write("hello\n"), console.error);
    * ```
    */
   get ready(): Promise<void> {
@@ -194,64 +172,19 @@ export class Stream extends BufferedChannel {
     return this.#secure;
   }
 
-  // --- timeouts ----------------------------------------------------------
-
-  /**
-   * Idle timeout in milliseconds: no byte read or written for that long
-   * calls `onTimeout("idle")`. `0` disables it. Runs on the engine's timer
-   * ring (one timer per stream, not re-armed per read).
-   *
-   * @default {0}
-   * @throws {RangeError} For a negative or non-finite value.
-   */
-  get timeout(): number {
-    return this.#timeouts?.idle ?? 0;
-  }
-  set timeout(ms: number) {
-    this.#timeoutsFor().idle = ms;
-  }
-
-  /**
-   * Frame timeout in milliseconds: a frame must complete within this long
-   * of its first byte, or `onTimeout("frame")` is called. It stops slow-drip
-   * peers that send a byte every few seconds and never finish a frame. `0`
-   * disables it.
-   *
-   * @default {0}
-   * @throws {RangeError} For a negative or non-finite value.
-   */
-  get frameTimeout(): number {
-    return this.#timeouts?.frame ?? 0;
-  }
-  set frameTimeout(ms: number) {
-    this.#timeoutsFor().frame = ms;
-  }
-
-  #timeoutsFor(): StreamTimeouts {
-    if (this.#timeouts === null) {
-      this.#timeouts = new StreamTimeouts(this);
-      if (this.#state === "connected" || this.#state === "closing") this.#timeouts.start();
-    }
-    return this.#timeouts;
-  }
-
   // --- callbacks ---------------------------------------------------------
 
   /** Called when the connection is established (client) or accepted (server). */
   onConnect(): void {}
 
   /**
-   * Called when `connect()` fails (refused, not permitted, name not
-   * resolved). The default closes the stream and treats the error as
-   * unhandled: the engine stops and `engine.start()` rejects with it, so the
-   * script exits with a non-zero code (see {@linkcode Engine.start}; on an
-   * engine driven by `poll()` it is logged and the next `poll()` throws it).
-   * Override it to handle the failure (retry, report) and keep the engine
-   * running. It also ends a `connectTimeout` (a `ConnectTimeoutError`) or an
-   * aborted `signal` (`cause`: the signal's reason). Either way the stream is
-   * closed after this call (if it did not close itself), writes queued before
-   * the connect are dropped, and `onClose()` follows exactly once, in a later
-   * engine iteration.
+   * Called when `connect()` fails: refused, not permitted, name not
+   * resolved, `connectTimeout` (a `ConnectTimeoutError`) or an aborted
+   * `signal` (`cause`: its reason). The default treats the error as
+   * unhandled: the engine stops and `engine.start()` rejects with it (see
+   * {@linkcode Engine.start}); override it to handle the failure and keep the
+   * engine running. Either way the stream closes, writes queued before the
+   * connect are dropped, and `onClose()` follows once, in a later iteration.
    *
    * @param error Why; `cause` is the Deno error.
    */
@@ -281,17 +214,6 @@ export class Stream extends BufferedChannel {
   }
 
   /**
-   * Called when the stream was idle for `timeout` ms (`"idle"`), or a frame
-   * did not complete within `frameTimeout` ms of its first byte (`"frame"`).
-   * The default closes the stream without flushing.
-   *
-   * @param _kind Which limit was reached.
-   */
-  onTimeout(_kind: StreamTimeout): void {
-    this.close({ flush: false });
-  }
-
-  /**
    * Called when buffered input exceeds `bufferSize` without completing a frame,
    * or a length prefix declares a record beyond it. The buffered input is
    * discarded first. The default closes the stream without flushing.
@@ -309,10 +231,8 @@ export class Stream extends BufferedChannel {
   /**
    * Called when a TLS handshake fails (unknown issuer, name mismatch, a
    * plaintext peer). The default closes without flushing and logs the error;
-   * for a client's `connect()` with TLS from the start, the failure is a
-   * failed connect and, like `onConnectError`'s, unhandled: the engine stops
-   * and `engine.start()` rejects with it. A hostile peer of a server never
-   * stops the engine.
+   * during a client's `connect()` it is a failed connect, unhandled as in
+   * `onConnectError` (a server's peers never stop the engine).
    *
    * @param error Why; `cause` is the underlying error.
    */
@@ -339,20 +259,7 @@ export class Stream extends BufferedChannel {
   /** @ignore */
   [inputOverflow](bytes: number, limit: number): void {
     this.engine[statistics].overflows++;
-    this.onOverflowError(
-      new StreamBufferOverflow(
-        `Stream input overflow: ${bytes} bytes buffered or declared without a complete frame, ` +
-          `over the limit of ${limit}; raise bufferSize if the protocol needs larger frames`,
-        limit,
-        bytes,
-      ),
-    );
-  }
-
-  /** @ignore */
-  [timedOut](kind: StreamTimeout): void {
-    this.engine[statistics].timeouts++;
-    notify(this, this.onTimeout, kind);
+    this.onOverflowError(inputOverflowError(bytes, limit));
   }
 
   // --- connecting --------------------------------------------------------
@@ -399,13 +306,7 @@ export class Stream extends BufferedChannel {
         if (this.#state === "connecting") this.#transport = pending;
         else pending.close();
       };
-      const connecting = this.#attempt!.run((signal) =>
-        proxy !== null
-          ? connectSocks5(proxy, resolved, tls, started, signal)
-          : tls === null
-          ? connectStream(resolved, signal)
-          : connectTls(resolved, tls, started, signal)
-      );
+      const connecting = this.#attempt!.open(resolved, proxy, tls, started);
       connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();
@@ -472,7 +373,7 @@ export class Stream extends BufferedChannel {
   }
 
   #begin(): void {
-    this.#timeouts?.start();
+    this[timeouts]?.start();
     this.#attempt?.connected();
     notify(this, this.onConnect);
     if (this[readable]()) this.#reader.start(this.#transport!);
@@ -484,10 +385,8 @@ export class Stream extends BufferedChannel {
    * Stops delivering input until `resumeReading()`. The connection is no
    * longer read either, so the peer stalls once the kernel's socket buffers
    * are full (a few MiB on Linux): meanwhile Pants takes in at most one more
-   * read (64 KiB) on TCP and Unix sockets, and on TLS (from the start or
-   * after STARTTLS) at most about 210 KiB (that read, 64 KiB of decrypted
-   * input queued, one 64 KiB read of the connection and one TLS record in
-   * flight).
+   * read (64 KiB) on TCP and Unix sockets, and about 210 KiB on TLS (that
+   * read, 64 KiB of decrypted input, one read and one TLS record in flight).
    * The same bound holds while `close()` waits to flush.
    */
   pauseReading(): void {
@@ -521,13 +420,13 @@ export class Stream extends BufferedChannel {
     const stats = this.engine[statistics];
     stats.bytesIn += bytes.length;
     const framesBefore = input.framesDelivered;
-    const timeouts = this.#timeouts;
-    timeouts?.activity();
+    const deadlines = this[timeouts];
+    deadlines?.activity();
     input.push(bytes);
     const delivered = input.framesDelivered - framesBefore;
     stats.frames += delivered;
-    if (timeouts !== null && timeouts.frame > 0 && this.#state === "connected") {
-      timeouts.read(delivered > 0, input.buffered > 0);
+    if (deadlines !== null && deadlines.frame > 0 && this.#state === "connected") {
+      deadlines.read(delivered > 0, input.buffered > 0);
     }
     // Writes made while handling this read leave now, not a microtask later.
     if (this.#state === "connected") this[writer].flush();
@@ -672,7 +571,7 @@ export class Stream extends BufferedChannel {
   }
 
   #finishClose(): void {
-    this.#timeouts?.stop();
+    this[timeouts]?.stop();
     const wasOpen = this.#state !== "idle";
     this.#state = "closed";
     this[deframer].held = true;

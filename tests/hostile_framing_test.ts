@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Server } from "../channels/server.ts";
-import { Stream, type StreamEncoding } from "../channels/stream.ts";
+import { Stream, type StreamEncoding } from "../mod.ts";
 import type { StreamBufferOverflow } from "../channels/errors.ts";
 import type { ReadDelimiter } from "../framing/read_delimiter.ts";
 import { NetStruct } from "../framing/net_struct.ts";
