@@ -121,6 +121,34 @@ export function testSeed(fallback: number, env = "FRAMING_SEED"): number {
   return seed >>> 0;
 }
 
+/** mulberry32: small, fast, good enough for test data. */
+export class Rng {
+  #state: number;
+  constructor(seed: number) {
+    this.#state = seed | 0;
+  }
+  next(): number {
+    let t = (this.#state = (this.#state + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor((this.next() / 2 ** 32) * n);
+  }
+  /** An integer in [low, high]. */
+  range(low: number, high: number): number {
+    return low + this.int(high - low + 1);
+  }
+  chance(p: number): boolean {
+    return this.next() / 2 ** 32 < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+}
+
 /** Random bytes from a PRNG. */
 export function randomBytes(random: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -30,7 +30,7 @@ import { Struct } from "../framing/struct.ts";
 import type { StructValue } from "../framing/struct_value.ts";
 import { WasmFramingCore } from "../framing/_wasm_core.ts";
 import { ReferenceFramingCore } from "./_reference_core.ts";
-import { concat, testSeed } from "./_helpers.ts";
+import { concat, Rng, testSeed } from "./_helpers.ts";
 
 // --- helpers -----------------------------------------------------------------
 
@@ -152,27 +152,6 @@ class FailingAppendCore implements FramingCore {
   }
   base(id: number): number {
     return this.#inner.base(id);
-  }
-}
-
-/** mulberry32: small, fast, good enough for test data. */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed | 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** An integer in [low, high]. */
-  range(low: number, high: number): number {
-    return low + Math.floor((this.next() / 2 ** 32) * (high - low + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.range(0, items.length - 1)]!;
   }
 }
 

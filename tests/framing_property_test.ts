@@ -16,37 +16,9 @@ import { type FramingCore, MAX_FRAMES_PER_SCAN } from "../framing/_core.ts";
 import type { FrameRule, RecordStep } from "../framing/frame_rule.ts";
 import { ReferenceFramingCore } from "./_reference_core.ts";
 import { WasmFramingCore } from "../framing/_wasm_core.ts";
-import { testSeed } from "./_helpers.ts";
+import { Rng, testSeed } from "./_helpers.ts";
 
 const SEED = testSeed(0x5eed_f7a3);
-
-/** mulberry32: small, fast, good enough for test data. */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed | 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.next() / 2 ** 32) * n);
-  }
-  /** An integer in [low, high]. */
-  range(low: number, high: number): number {
-    return low + this.int(high - low + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() / 2 ** 32 < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 type Kind = "byte" | "bytes" | "fixed" | "record";
 
