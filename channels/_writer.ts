@@ -18,6 +18,8 @@ export const sent: unique symbol = Symbol("pants.sent");
 export const sendDrained: unique symbol = Symbol("pants.sendDrained");
 /** `host[sendFailed](error)`: a socket write failed; the queue was cleared. */
 export const sendFailed: unique symbol = Symbol("pants.sendFailed");
+/** `host[sendLow]()`: the queue fell to the low-water mark (and is not empty). */
+export const sendLow: unique symbol = Symbol("pants.sendLow");
 
 /**
  * What the writer needs from its stream: symbol-keyed members of the stream
@@ -32,6 +34,8 @@ export interface WriterHost {
   [sendDrained](): void;
   /** A socket write failed; the queue was cleared. */
   [sendFailed](error: unknown): void;
+  /** The queue fell from above `Writer.lowWater` to it or below, and is not empty. */
+  [sendLow]?(): void;
 }
 
 /** Work that needs the connection to itself (e.g. streaming a file). */
@@ -49,6 +53,10 @@ export class Writer {
   #heldBytes = 0;
   #drainWaiter: PromiseWithResolvers<void> | null = null;
   #stopped = false;
+  /** `end()` was called: no more writes, and a FIN after what was queued. */
+  #ended = false;
+  /** The low-water mark in bytes; 0: only an empty queue is reported. */
+  lowWater = 0;
   /** The chunk being written, and how much of it was written. */
   #chunk: Uint8Array | null = null;
   #offset = 0;
@@ -125,6 +133,26 @@ export class Writer {
     else queueMicrotask(() => void this.#run(job));
   }
 
+  /** Whether `end()` was called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Half-closes the connection once everything queued so far was sent (an
+   * exclusive job, so it stays in order); a failure goes to `sendFailed`.
+   */
+  end(): void {
+    this.#ended = true;
+    this.runExclusive((transport) =>
+      transport.closeWrite().catch((error: unknown) => {
+        if (this.#stopped) return;
+        this.stop();
+        this.#host[sendFailed](error);
+      })
+    );
+  }
+
   /** Drops everything queued and stops (on close). */
   stop(): void {
     this.#stopped = true;
@@ -167,8 +195,18 @@ export class Writer {
       return;
     }
     this.#offset += n;
+    const before = this.size;
     this.#queue.sent(n);
     this.#host[sent](n);
+    const low = this.lowWater;
+    if (low > 0 && before > low && this.size <= low && this.size > 0) {
+      this.#host[sendLow]?.();
+      if (this.#stopped) {
+        this.#writing = false;
+        this.#chunk = null;
+        return;
+      }
+    }
     if (this.#offset < this.#chunk!.length) return this.#send();
     this.#chunk = null;
     this.#queue.release();

@@ -21,7 +21,14 @@ import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts
 import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
 import { packFormat } from "./_write_packed.ts";
-import { sendDrained, sendFailed, sendTarget, sent, Writer } from "./_writer.ts";
+import { sendDrained, sendFailed, sendLow, sendTarget, sent, Writer } from "./_writer.ts";
+import {
+  applySocketOptions,
+  checkFlag,
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_NO_DELAY,
+  socketAdopted,
+} from "./_socket_options.ts";
 import { statistics } from "../engine/stats.ts";
 import type {
   FileSource,
@@ -80,6 +87,7 @@ function checkBytes(name: string, bytes: number, least: number): number {
 
 const NOT_CONNECTED = "Cannot write: the stream is not connected; call connect() first";
 const CLOSED = "Cannot write: the stream is closed or closing; check stream.closed first";
+const ENDED = "Cannot write: end() was called, the stream only reads now";
 
 /**
  * A framed channel with a send queue and traffic timeouts: the base of
@@ -147,9 +155,113 @@ export abstract class BufferedChannel extends FramedChannel {
     this.#overflow = value;
   }
 
+  /**
+   * The low-water mark of the send queue in bytes: when a socket write
+   * brings the queue from above it to it or below (and not empty),
+   * `onWrite()` fires then too, so a producer refills before the socket
+   * idles; it fires again once the queue is empty. `0`: only when empty.
+   *
+   * @example A proxy side that refills at 16 KiB
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Upstream extends Stream {
+   *   peer: Stream | null = null;
+   *   override onConnect(): void {
+   *     this.writeLowWaterMark = 16 * 1024;
+   *   }
+   *   override onWrite(): void {
+   *     this.peer?.resumeReading();
+   *   }
+   * }
+   * ```
+   *
+   * @default {0}
+   * @throws {RangeError} At assignment, for a negative or non-finite number.
+   */
+  get writeLowWaterMark(): number {
+    return this[writer].lowWater;
+  }
+  set writeLowWaterMark(bytes: number) {
+    if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) {
+      throw new RangeError(
+        `Invalid writeLowWaterMark ${describe(bytes)}: expected a number of bytes, 0 or more`,
+      );
+    }
+    this[writer].lowWater = bytes;
+  }
+
+  /**
+   * `TCP_NODELAY`: `true` sends small writes at once (Nagle's algorithm
+   * off), `false` lets the OS coalesce them. Applied when the connection is
+   * made or accepted, and at once on a connected stream. On TLS it is set on
+   * the TCP connection under TLS; a Unix socket has no such option and
+   * ignores it.
+   *
+   * @example Coalescing many small writes
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * const client = new Stream();
+   * client.noDelay = false;
+   * client.connect(["127.0.0.1", 4040]);
+   * ```
+   *
+   * @default {true}
+   * @throws {TypeError} At assignment, for a value that is not a boolean.
+   */
+  get noDelay(): boolean {
+    return this.#noDelay;
+  }
+  set noDelay(on: boolean) {
+    this.#noDelay = checkFlag("noDelay", on);
+    if (this.#hasSocket()) this[sendTarget].setNoDelay?.(on);
+  }
+
+  /**
+   * `SO_KEEPALIVE`: TCP keep-alive probes on an idle connection, so a peer
+   * that vanished is noticed (as a read error) even when nothing is sent.
+   * Deno 2.9 turns them on or off only: the OS sets when probing starts
+   * (Linux: `net.ipv4.tcp_keepalive_time`, 7,200 s by default). Applied as
+   * `noDelay` is; TLS sets it on the TCP connection, a Unix socket ignores it.
+   *
+   * @example Keep-alive on a long-lived client
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Feed extends Stream {
+   *   override onConnect(): void {
+   *     this.keepAlive = true;
+   *   }
+   * }
+   * ```
+   *
+   * @default {false}
+   * @throws {TypeError} At assignment, for a value that is not a boolean (a
+   * delay in ms too: Deno 2.9 cannot set one).
+   */
+  get keepAlive(): boolean {
+    return this.#keepAlive;
+  }
+  set keepAlive(on: boolean) {
+    this.#keepAlive = checkFlag("keepAlive", on);
+    if (this.#hasSocket()) this[sendTarget].setKeepAlive?.(on);
+  }
+
   #highWater = 64 * 1024;
   #cap = 16 * 1024 * 1024;
   #overflow: "throw" | "close" = "throw";
+  #noDelay = DEFAULT_NO_DELAY;
+  #keepAlive = DEFAULT_KEEP_ALIVE;
+
+  #hasSocket(): boolean {
+    return this[phase] === "connected" || this[phase] === "closing";
+  }
+
+  /** @ignore */
+  [socketAdopted](transport: Transport): void {
+    applySocketOptions(transport, this.#noDelay, this.#keepAlive);
+  }
 
   /** @ignore */
   readonly [writer]: Writer;
@@ -272,6 +384,38 @@ export abstract class BufferedChannel extends FramedChannel {
   }
 
   /**
+   * Half-closes the connection: once everything queued was sent, a FIN (on
+   * TLS: `close_notify`, then a FIN) tells the peer no more data follows,
+   * and reading goes on: the peer's reply still reaches `onRead`, its own
+   * half-close `onEnd()` (whose default then closes), and `onClose()` follows
+   * the full close as ever. Later writes throw. Calling it again does nothing.
+   *
+   * @example Send a request, signal its end, read the reply
+   * ```ts
+   * import { Stream } from "@pants/pants";
+   *
+   * class Upload extends Stream {
+   *   override onConnect(): void {
+   *     this.write("the whole request");
+   *     this.end();
+   *   }
+   *   override onRead(reply: Uint8Array): void {
+   *     console.log(new TextDecoder().decode(reply));
+   *   }
+   * }
+   * ```
+   *
+   * @throws {ChannelClosedError} If the stream is not connected (or is closing).
+   */
+  end(): void {
+    if (this[writer].ended) return;
+    if (this[phase] !== "connected") {
+      throw new ChannelClosedError(this[phase] === "closed" ? CLOSED : NOT_CONNECTED);
+    }
+    this[writer].end();
+  }
+
+  /**
    * Starts sending queued data now instead of at the end of the iteration.
    *
    * @throws {ChannelClosedError} If the stream is not connected.
@@ -314,6 +458,7 @@ export abstract class BufferedChannel extends FramedChannel {
 
   #checkWritable(): void {
     const state = this[phase];
+    if (state === "connected" && this[writer].ended) throw new ChannelClosedError(ENDED);
     if (state !== "connected" && !(state === "connecting" && this[holdWrites]())) {
       throw new ChannelClosedError(
         this[phase] === "idle" || this[phase] === "connecting" ? NOT_CONNECTED : CLOSED,
@@ -384,8 +529,16 @@ export abstract class BufferedChannel extends FramedChannel {
     return deadlines;
   }
 
-  /** Called when the send queue has drained. */
+  /**
+   * Called when the send queue has drained, and (with a
+   * `writeLowWaterMark`) when it fell to that mark.
+   */
   onWrite(): void {}
+
+  /** @ignore */
+  [sendLow](): void {
+    if (this[phase] === "connected") notify(this, this.onWrite);
+  }
 
   /** @ignore */
   abstract get [phase](): StreamPhase;

@@ -28,6 +28,7 @@ import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
+import { socketAdopted } from "./_socket_options.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
 
 export type { StreamTimeout };
@@ -370,6 +371,7 @@ export class Stream extends BufferedChannel {
     this.#remote = normalizeAddr(transport.remoteAddr);
     this.#local = normalizeAddr(transport.localAddr);
     this.#state = "connected";
+    this[socketAdopted](transport);
   }
 
   #begin(): void {

@@ -26,6 +26,10 @@ export interface Transport {
   write(data: Uint8Array): Promise<number>;
   close(): void;
   closeWrite(): Promise<void>;
+  /** `TCP_NODELAY` on or off; absent on Unix sockets (no Nagle there). */
+  setNoDelay?(noDelay: boolean): void;
+  /** `SO_KEEPALIVE` on or off (Deno 2.9 takes no delay); absent on Unix sockets. */
+  setKeepAlive?(keepAlive: boolean): void;
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
 }

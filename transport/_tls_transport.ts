@@ -87,6 +87,7 @@ export class TlsTransport implements Transport {
   readonly remoteAddr: Deno.Addr;
   readonly #socket: TLSSocket;
   readonly #duplex: PlainDuplex;
+  readonly #plain: Transport;
   readonly #secured: Promise<void>;
   #secure = false;
   readonly #chunks: Uint8Array[] = [];
@@ -121,6 +122,7 @@ export class TlsTransport implements Transport {
   ) {
     this.localAddr = plain.localAddr;
     this.remoteAddr = plain.remoteAddr;
+    this.#plain = plain;
     this.#duplex = duplex;
     this.#socket = socket;
     this.#secured = this.#watchHandshake(secureEvent, hostname);
@@ -307,6 +309,16 @@ export class TlsTransport implements Transport {
     if (socket.write(Buffer.from(data.subarray(0, length)))) return Promise.resolve(length);
     this.#drain ??= Promise.withResolvers();
     return this.#drain.promise.then(() => length);
+  }
+
+  /** Sets `TCP_NODELAY` on the TCP connection under TLS. */
+  setNoDelay(noDelay: boolean): void {
+    this.#plain.setNoDelay?.(noDelay);
+  }
+
+  /** Sets `SO_KEEPALIVE` on the TCP connection under TLS. */
+  setKeepAlive(keepAlive: boolean): void {
+    this.#plain.setKeepAlive?.(keepAlive);
   }
 
   closeWrite(): Promise<void> {
