@@ -111,3 +111,17 @@ export async function python(script: string, args: string[] = []): Promise<strin
   }
   return out;
 }
+
+/**
+ * The start of a one-connection Python peer: listens on 127.0.0.1 (port 0),
+ * prints `PORT <n>`, and accepts one connection as `conn` (10 s accept
+ * timeout). Tests append what the peer then does.
+ */
+export const PY_ACCEPT_ONCE = `import socket, ssl, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+server.settimeout(10)
+print("PORT", server.getsockname()[1], flush=True)
+conn, _ = server.accept()
+`;

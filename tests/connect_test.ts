@@ -17,7 +17,7 @@ import {
   StreamConnectError,
 } from "../mod.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { freePort, Subprocess } from "./_subprocess.ts";
+import { freePort, PY_ACCEPT_ONCE, Subprocess } from "./_subprocess.ts";
 
 /**
  * A Python listener with backlog 0 that never accepts, its queue filled by
@@ -52,14 +52,7 @@ time.sleep(30)
 async function recordingServer(): Promise<{ port: number; peer: Subprocess }> {
   const peer = new Subprocess("python3", [
     "-c",
-    `
-import socket
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-server.settimeout(10)
-print("PORT", server.getsockname()[1], flush=True)
-conn, _ = server.accept()
+    PY_ACCEPT_ONCE + `
 conn.settimeout(10)
 data = b""
 while True:

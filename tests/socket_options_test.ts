@@ -10,7 +10,7 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import { Server, Stream } from "../mod.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
-import { python, Subprocess } from "./_subprocess.ts";
+import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
 
 /** Prints the options of the IPv4 TCP socket of process `pid` between two ports. */
 const INSPECT = `
@@ -63,14 +63,7 @@ async function socketOptions(stream: Stream): Promise<Options> {
 async function pythonServer(): Promise<{ port: number; peer: Subprocess }> {
   const peer = new Subprocess("python3", [
     "-c",
-    `
-import socket
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-server.settimeout(10)
-print("PORT", server.getsockname()[1], flush=True)
-conn, _ = server.accept()
+    PY_ACCEPT_ONCE + `
 while conn.recv(65536): pass
 `,
   ]);

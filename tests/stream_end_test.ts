@@ -8,20 +8,13 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { ChannelClosedError, Stream } from "../mod.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { Subprocess } from "./_subprocess.ts";
+import { PY_ACCEPT_ONCE, Subprocess } from "./_subprocess.ts";
 
 /** A Python server that reads to EOF, then replies with the byte count and closes. */
 async function readsToEofThenReplies(): Promise<{ port: number; peer: Subprocess }> {
   const peer = new Subprocess("python3", [
     "-c",
-    `
-import socket
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-server.settimeout(10)
-print("PORT", server.getsockname()[1], flush=True)
-conn, _ = server.accept()
+    PY_ACCEPT_ONCE + `
 conn.settimeout(10)
 total = 0
 while True:
@@ -79,14 +72,7 @@ Deno.test("Stream end throws ChannelClosedError before connect", () => {
 async function drainEvents(lowWaterMark: number): Promise<number[]> {
   const peer = new Subprocess("python3", [
     "-c",
-    `
-import socket, time
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-server.settimeout(10)
-print("PORT", server.getsockname()[1], flush=True)
-conn, _ = server.accept()
+    PY_ACCEPT_ONCE + `
 conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 time.sleep(0.2)
 while True:

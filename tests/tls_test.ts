@@ -18,7 +18,14 @@ import {
   utf8,
   withEngine,
 } from "./_helpers.ts";
-import { freePort, python, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
+import {
+  freePort,
+  PY_ACCEPT_ONCE,
+  python,
+  runDeno,
+  Subprocess,
+  waitForPort,
+} from "./_subprocess.ts";
 
 const { trusted, untrusted, wrongName } = await testCerts();
 const serverKeys = (pair: CertPair) => ({ cert: pair.cert, key: pair.key });
@@ -426,14 +433,7 @@ s.close()
 Deno.test("Stream.startSSL on a client upgrades against a Python server", async () => {
   const peer = new Subprocess("python3", [
     "-c",
-    `
-import socket, ssl, sys
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-server.settimeout(10)
-print("PORT", server.getsockname()[1], flush=True)
-conn, _ = server.accept()
+    PY_ACCEPT_ONCE + `
 conn.settimeout(10)
 def line(sock):
     data = b""
