@@ -7,13 +7,16 @@
  */
 import dgram from "node:dgram";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Datagram, type DatagramAddress } from "../channels/datagram.ts";
-import { DatagramError } from "../transport/datagram_errors.ts";
-import { ChannelClosedError } from "../channels/errors.ts";
-import { ListenError } from "../transport/errors.ts";
+import {
+  ChannelClosedError,
+  Datagram,
+  type DatagramAddress,
+  DatagramError,
+  Engine,
+  ListenError,
+  Struct,
+} from "../mod.ts";
 import { datagramBackend } from "../transport/_datagram_socket.ts";
-import { Engine } from "../engine/engine.ts";
-import { Struct } from "../framing/struct.ts";
 import { prng, randomBytes, text, until, utf8, withEngine } from "./_helpers.ts";
 import { python, runDeno } from "./_subprocess.ts";
 
@@ -711,7 +714,7 @@ Deno.test("Datagram lets the process exit once closed", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/exit.ts`;
-    const datagram = new URL("../channels/datagram.ts", import.meta.url).href;
+    const datagram = new URL("../mod.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `
@@ -757,7 +760,7 @@ Deno.test("Datagram.connect without permission for a local port names the flags 
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/connect.ts`;
-    const datagram = new URL("../channels/datagram.ts", import.meta.url).href;
+    const datagram = new URL("../mod.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `

@@ -5,11 +5,15 @@
  * server are served as before.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { type RejectReason, Server } from "../channels/server.ts";
-import { Stream, type StreamTimeout } from "../channels/stream.ts";
-import type { StreamConnectError } from "../transport/errors.ts";
+import {
+  type Engine,
+  type RejectReason,
+  Server,
+  Stream,
+  type StreamConnectError,
+  type StreamTimeout,
+} from "../mod.ts";
 import { framingCore } from "../framing/_wasm_core.ts";
-import type { Engine } from "../engine/engine.ts";
 import { connectTo, listening, readExactly, text, until, utf8, withEngine } from "./_helpers.ts";
 import { freePort } from "./_subprocess.ts";
 

@@ -6,12 +6,15 @@
  * within their caps and are all freed afterwards.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Server } from "../channels/server.ts";
-import { Stream, type StreamEncoding } from "../mod.ts";
-import type { StreamBufferOverflow } from "../channels/errors.ts";
-import type { ReadDelimiter } from "../framing/read_delimiter.ts";
-import { NetStruct } from "../framing/net_struct.ts";
-import { Struct } from "../framing/struct.ts";
+import {
+  NetStruct,
+  type ReadDelimiter,
+  Server,
+  Stream,
+  type StreamBufferOverflow,
+  type StreamEncoding,
+  Struct,
+} from "../mod.ts";
 import { framingCore } from "../framing/_wasm_core.ts";
 import {
   concat,
