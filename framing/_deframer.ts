@@ -256,6 +256,7 @@ export class Deframer {
         const region = this.#region;
         const buffered = core.buffered(region);
         if (buffered === 0) return;
+        if (buffered > TRIM_ABOVE) this.#grown = true;
         const delimiter = this.#delimiter;
         if (delimiter.kind === "chunk") {
           const base = core.base(region);
@@ -308,7 +309,6 @@ export class Deframer {
         this.#ruleStale = true;
       }
       this.#core.append(this.#region, chunk);
-      if (!this.#grown && this.#core.buffered(this.#region) > TRIM_ABOVE) this.#grown = true;
       return true;
     } catch (error) {
       this.#discard();

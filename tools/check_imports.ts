@@ -239,6 +239,12 @@ const isSpecifier = (token: Token | undefined): token is Token =>
  * (the `{`). Returns the index after `}`, the names bound or exported
  * locally, and whether every entry was marked `type`; `-1` if it is not one.
  */
+
+/** A re-export (`export … from "x"`) found at `arg`, the specifier's token. */
+function reExport(arg: Token, typeOnly: boolean): ModuleReference {
+  return { specifier: arg.value, line: arg.line, kind: "export", typeOnly, bindings: [] };
+}
+
 function readBraces(
   tokens: Token[],
   at: number,
@@ -370,14 +376,7 @@ export function scanModule(source: string): ModuleScan {
       j++;
       if (isName(tokens[j], "as")) j += 2;
       if (isName(tokens[j], "from") && isSpecifier(tokens[j + 1])) {
-        const arg = tokens[j + 1]!;
-        references.push({
-          specifier: arg.value,
-          line: arg.line,
-          kind: "export",
-          typeOnly,
-          bindings: [],
-        });
+        references.push(reExport(tokens[j + 1]!, typeOnly));
         t = j + 1;
       }
     } else if (isPunct(tokens[j], "{")) {
@@ -385,14 +384,7 @@ export function scanModule(source: string): ModuleScan {
       if (list === null) continue;
       j = list.end;
       if (isName(tokens[j], "from") && isSpecifier(tokens[j + 1])) {
-        const arg = tokens[j + 1]!;
-        references.push({
-          specifier: arg.value,
-          line: arg.line,
-          kind: "export",
-          typeOnly: typeOnly || list.allTypes,
-          bindings: [],
-        });
+        references.push(reExport(tokens[j + 1]!, typeOnly || list.allTypes));
         t = j + 1;
       } else {
         for (const name of list.locals) localExports.push({ name, line: token.line });
