@@ -59,7 +59,8 @@ export {
   WriteFileError,
 } from "./channels/errors.ts";
 export { Stream, type StreamTimeout } from "./channels/stream.ts";
-export type { ConnectOptions } from "./channels/connect_options.ts";
+export type { ConnectOptions, ReconnectOptions } from "./channels/connect_options.ts";
+export { StreamCallbacks } from "./channels/stream_callbacks.ts";
 export type {
   FileSource,
   WriteFileOptions,

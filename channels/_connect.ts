@@ -53,7 +53,7 @@ export class ConnectAttempt {
   readonly #options: ConnectOptions;
   readonly #where: string;
   readonly #abandon = new AbortController();
-  readonly #ready = Promise.withResolvers<void>();
+  readonly #ready: PromiseWithResolvers<void>;
   #timer: Timer | null = null;
   #writer: Writer | null = null;
   #release: (() => void) | null = null;
@@ -63,16 +63,30 @@ export class ConnectAttempt {
 
   /**
    * @param address Where to, for messages.
+   * @param previous The attempt this one retries, when it never connected:
+   * this one takes over its `ready` promise and the writes it holds.
    * @throws {RangeError} For an invalid `connectTimeout`.
    * @throws {TypeError} For a `signal` that is not an `AbortSignal`.
    */
-  constructor(engine: Engine, options: ConnectOptions, address: ResolvedAddress) {
+  constructor(
+    engine: Engine,
+    options: ConnectOptions,
+    address: ResolvedAddress,
+    previous?: ConnectAttempt,
+  ) {
     checkOptions(options);
     this.#engine = engine;
     this.#options = options;
     this.#where = address.transport === "unix"
       ? address.path
       : hostPort(address.hostname ?? "localhost", address.port);
+    if (previous !== undefined && !previous.#connected) {
+      this.#ready = previous.#ready;
+      this.#release = previous.#release;
+      this.#writer = previous.#writer;
+      return;
+    }
+    this.#ready = Promise.withResolvers<void>();
     this.#ready.promise.catch(noop); // nobody needs to await stream.ready
   }
 
@@ -123,7 +137,7 @@ export class ConnectAttempt {
       if (this.#settled) return;
       this.#settle();
       this.#abandon.abort(error);
-      reject(this.#withDropped(error));
+      reject(error);
     };
     const signal = this.#options.signal;
     if (signal?.aborted) {
@@ -212,15 +226,15 @@ export class ConnectAttempt {
     );
   }
 
-  /** The connect failed: `ready` rejects, and the error says what the early writes lost. */
-  #withDropped(error: unknown): unknown {
+  /**
+   * The stream gives up connecting after this attempt failed: `ready`
+   * rejects, and the error says what the early writes lost.
+   */
+  failed(error: Error): void {
     const dropped = this.#writer?.size ?? 0;
-    if (dropped > 0 && error instanceof Error) {
-      error.message += `; ${dropped} bytes written before the connect were dropped`;
-    }
-    // After the stream's own handler (onConnectError) ran, not before.
-    queueMicrotask(() => this.#ready.reject(error));
-    return error;
+    if (dropped > 0) error.message += `; ${dropped} bytes written before the connect were dropped`;
+    // Whoever awaits it resumes in a microtask: after onConnectError() ran.
+    this.#ready.reject(error);
   }
 }
 

@@ -48,6 +48,8 @@ const EMPTY = new Uint8Array(0);
 export class Reader {
   readonly #host: ReaderHost;
   #buffer: Uint8Array = EMPTY;
+  /** The connection read now; a loop left on another one after `stop()` ends silently. */
+  #transport: Transport | null = null;
   #running = false;
   #pending = false;
 
@@ -68,12 +70,19 @@ export class Reader {
 
   /** Starts the loop on `transport` unless it runs already. */
   start(transport: Transport): void {
-    if (!this.#running) void this.#loop(transport);
+    if (this.#running) return;
+    this.#transport = transport;
+    void this.#loop(transport);
   }
 
-  /** Releases the read buffer: the stream closed. */
+  /**
+   * Releases the read buffer: the connection closed. A read still pending
+   * on it reports nothing, so the host may start on a new connection.
+   */
   stop(): void {
     this.#buffer = EMPTY;
+    this.#transport = null;
+    this.#running = this.#pending = false;
   }
 
   async #loop(transport: Transport): Promise<void> {
@@ -87,10 +96,12 @@ export class Reader {
       try {
         n = await transport.read(buffer);
       } catch (error) {
+        if (this.#transport !== transport) return;
         this.#pending = this.#running = false;
         host[readFailed](error);
         return;
       }
+      if (this.#transport !== transport) return;
       this.#pending = false;
       if (n === null) {
         this.#running = false;

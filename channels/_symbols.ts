@@ -19,5 +19,11 @@ export const deframer: unique symbol = Symbol("pants.deframer");
 export const writer: unique symbol = Symbol("pants.writer");
 /** `stream[phase]`: where a stream is in its life (idle, connecting, connected, closing, closed). */
 export const phase: unique symbol = Symbol("pants.phase");
+/**
+ * `channel[dropConnection](flush)`: what the default callbacks call to end
+ * a connection. A channel closes; a stream connected with `reconnect`
+ * connects again instead (only `close()` by the user stops it for good).
+ */
+export const dropConnection: unique symbol = Symbol("pants.dropConnection");
 /** `stream[timeouts]`: a stream's idle and frame deadlines, made when first set (`_stream_timeouts.ts`). */
 export const timeouts: unique symbol = Symbol("pants.timeouts");

@@ -16,7 +16,7 @@ import type { Channel, ChannelOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
-import { deframer, type forget, phase, timeouts, writer } from "./_symbols.ts";
+import { deframer, dropConnection, type forget, phase, timeouts, writer } from "./_symbols.ts";
 import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
@@ -264,7 +264,7 @@ export abstract class BufferedChannel extends FramedChannel {
   }
 
   /** @ignore */
-  readonly [writer]: Writer;
+  [writer]: Writer;
 
   /**
    * Creates the channel, its read path and its send queue.
@@ -505,12 +505,13 @@ export abstract class BufferedChannel extends FramedChannel {
   /**
    * Called when the stream was idle for `timeout` ms (`"idle"`), or a frame
    * did not complete within `frameTimeout` ms of its first byte (`"frame"`).
-   * The default closes the stream without flushing.
+   * The default closes the stream without flushing (one connected with
+   * `reconnect` connects again).
    *
    * @param _kind Which limit was reached.
    */
   onTimeout(_kind: StreamTimeout): void {
-    this.close({ flush: false });
+    this[dropConnection](false);
   }
 
   /** @ignore */

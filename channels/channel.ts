@@ -6,6 +6,7 @@
  */
 
 import { Engine, type EngineChannel } from "../engine/engine.ts";
+import { dropConnection } from "./_symbols.ts";
 
 /**
  * Options every channel accepts.
@@ -101,16 +102,22 @@ export abstract class Channel implements EngineChannel {
   /** Called once after the channel closed. Addresses are still readable here. */
   onClose(): void {}
 
+  /** @ignore */
+  [dropConnection](flush: boolean): void {
+    this.close({ flush });
+  }
+
   /**
    * Called with an exception thrown by one of this channel's callbacks, or an
    * unexpected socket error. The default logs it and closes this channel
-   * without flushing; other channels are not affected.
+   * without flushing (a stream connected with `reconnect` connects again);
+   * other channels are not affected.
    *
    * @param error What was thrown.
    */
   onError(error: unknown): void {
     console.error(`${this.constructor.name} #${this.id}: closing after an error:`, error);
-    this.close({ flush: false });
+    this[dropConnection](false);
   }
 }
 
@@ -130,7 +137,7 @@ export function reportError(channel: Channel, error: unknown): void {
       "while handling:",
       error,
     );
-    channel.close({ flush: false });
+    channel[dropConnection](false);
   }
 }
 

@@ -52,4 +52,81 @@ export interface ConnectOptions {
    * @default {undefined}
    */
   proxy?: string;
+  /**
+   * Connect again, with exponential backoff, after a failed connect or a
+   * lost connection: `true` for the defaults, or the policy (see
+   * {@linkcode ReconnectOptions}). The same stream object reconnects:
+   * `onConnect()` runs after every connect, `onReconnecting()` before every
+   * wait, and `onClose()` only once, when the stream is closed for good.
+   *
+   * @default {undefined}
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+/**
+ * How a stream connected with `connect(address, { reconnect })` waits
+ * between attempts. The wait before attempt `n` (1 for the first
+ * reconnect) is `initialDelay * factor ** (n - 1)`, at most `maxDelay`,
+ * spread by `jitter`: a random part of up to `jitter` times the wait is
+ * added or taken away, so that clients that lost the same server do not
+ * all come back in the same millisecond. The defaults are close to
+ * Twisted's `ReconnectingClientFactory`.
+ *
+ * @example A client that reconnects within a second, every time
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * class Feed extends Stream {
+ *   override onReconnecting(attempt: number, delay: number, error: Error | null): void {
+ *     console.log(`attempt ${attempt} in ${delay} ms`, error?.message ?? "connection lost");
+ *   }
+ * }
+ * new Feed().connect(["127.0.0.1", 7000], {
+ *   reconnect: { initialDelay: 100, maxDelay: 1000, factor: 2, jitter: 0.1 },
+ * });
+ * ```
+ */
+export interface ReconnectOptions {
+  /**
+   * Milliseconds to wait before the first reconnect.
+   *
+   * @default {1000}
+   */
+  initialDelay?: number;
+  /**
+   * The longest wait between two attempts, in milliseconds.
+   *
+   * @default {60000}
+   */
+  maxDelay?: number;
+  /**
+   * How much longer each wait is than the one before (1 or more).
+   *
+   * @default {1.6}
+   */
+  factor?: number;
+  /**
+   * The random spread of each wait, as a fraction of it (0 to 1).
+   *
+   * @default {0.1}
+   */
+  jitter?: number;
+  /**
+   * How many attempts in a row may fail before the stream gives up:
+   * the last one's error then reaches `onConnectError()`, and the stream
+   * closes.
+   *
+   * @default {Infinity}
+   */
+  maxAttempts?: number;
+  /**
+   * A connection that stayed up at least this many milliseconds resets the
+   * backoff: after it is lost, the next wait is `initialDelay` again. One
+   * lost sooner counts as a failed attempt, so a server that accepts and
+   * drops at once is not hammered.
+   *
+   * @default {5000}
+   */
+  resetAfter?: number;
 }

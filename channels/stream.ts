@@ -10,26 +10,28 @@
 
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
 import type { StructValue } from "../framing/struct_value.ts";
-import { normalizeAddr, resolveAddress } from "../transport/address.ts";
+import { normalizeAddr } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
 import type { Transport } from "../transport/_socket.ts";
-import { socks5Proxy } from "../transport/_socks5.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
 import { statistics } from "../engine/stats.ts";
-import { unhandledError } from "../engine/engine.ts";
 import type { ChannelOptions, CloseOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
-import { BufferedChannel, type StreamPhase, type StreamServer } from "./buffered_channel.ts";
+import type { StreamPhase, StreamServer } from "./buffered_channel.ts";
+import { StreamCallbacks } from "./stream_callbacks.ts";
 import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
-import { inputOverflowError, type StreamBufferOverflow } from "./errors.ts";
+import { inputOverflowError } from "./errors.ts";
 import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
-import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
+import { adopt, begin, deframer, dropConnection, forget, phase, timeouts } from "./_symbols.ts";
+import { writer } from "./_symbols.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
+import { connectFailed, Connector, connectStarted, connectSucceeded } from "./_connector.ts";
+import { reconnecting } from "./_connector.ts";
 import { socketAdopted } from "./_socket_options.ts";
-import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
+import { sendDrained, sendFailed, sendTarget, sent, Writer } from "./_writer.ts";
 
 export type { StreamTimeout };
 
@@ -56,7 +58,7 @@ type State = StreamPhase;
  * engine.start();
  * ```
  */
-export class Stream extends BufferedChannel {
+export class Stream extends StreamCallbacks {
   /** Always `"stream"`. */
   readonly kind = "stream" as const;
   #state: State = "idle";
@@ -69,10 +71,8 @@ export class Stream extends BufferedChannel {
   #upgrading = false;
   #ended = false;
   #tlsClient: TlsClientOptions | null = null;
-  /** The host name given to `connect()`: what STARTTLS verifies by default. */
-  #connectHost: string | undefined = undefined;
   #secure = false;
-  #attempt: ConnectAttempt | null = null;
+  #connector: Connector | null = null;
 
   /**
    * Creates a stream; connect it with `connect()`, or let a `Server` accept it.
@@ -145,12 +145,12 @@ export class Stream extends BufferedChannel {
    * ```
    */
   get ready(): Promise<void> {
-    return this.#attempt?.ready ?? ConnectAttempt.settled(this.#state === "connected");
+    return this.#connector?.ready ?? ConnectAttempt.settled(this.#state === "connected");
   }
 
   /** @ignore */
   [holdWrites](): boolean {
-    return this.#attempt?.holdWrites(this[writer]) ?? false;
+    return this.#connector?.holdWrites(this[writer]) ?? false;
   }
 
   /** The server that accepted this stream, or `null` for a client stream. */
@@ -171,78 +171,6 @@ export class Stream extends BufferedChannel {
   /** Whether the connection is TLS (from the start, or after `startSSL()`). */
   get secure(): boolean {
     return this.#secure;
-  }
-
-  // --- callbacks ---------------------------------------------------------
-
-  /** Called when the connection is established (client) or accepted (server). */
-  onConnect(): void {}
-
-  /**
-   * Called when `connect()` fails: refused, not permitted, name not
-   * resolved, `connectTimeout` (a `ConnectTimeoutError`) or an aborted
-   * `signal` (`cause`: its reason). The default treats the error as
-   * unhandled: the engine stops and `engine.start()` rejects with it (see
-   * {@linkcode Engine.start}); override it to handle the failure and keep the
-   * engine running. Either way the stream closes, writes queued before the
-   * connect are dropped, and `onClose()` follows once, in a later iteration.
-   *
-   * @param error Why; `cause` is the Deno error.
-   */
-  onConnectError(error: StreamConnectError): void {
-    this.close({ flush: false });
-    if (!this.engine[unhandledError](error)) {
-      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
-    }
-  }
-
-  /**
-   * Called with each frame (see {@linkcode Stream.readDelimiter}). A
-   * `Uint8Array` frame is only valid during the call.
-   *
-   * @param _data The frame; `Struct` and `NetStruct` delimiters pass one argument per field.
-   */
-  // deno-lint-ignore no-explicit-any
-  onRead(..._data: any[]): void {}
-
-  /**
-   * Called after the peer half-closed its side and the last complete frames
-   * were delivered. The default closes the stream (flushing queued writes);
-   * override it to write a reply first, then call `close()`.
-   */
-  onEnd(): void {
-    this.close();
-  }
-
-  /**
-   * Called when buffered input exceeds `bufferSize` without completing a frame,
-   * or a length prefix declares a record beyond it. The buffered input is
-   * discarded first. The default closes the stream without flushing.
-   *
-   * @param error How much was buffered or declared, and the limit.
-   */
-  onOverflowError(error: StreamBufferOverflow): void {
-    console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
-    this.close({ flush: false });
-  }
-
-  /** Called when a TLS handshake completed: before `onConnect()` for TLS from the start, or after `startSSL()` on a connected stream. */
-  onSSLHandshake(): void {}
-
-  /**
-   * Called when a TLS handshake fails (unknown issuer, name mismatch, a
-   * plaintext peer). The default closes without flushing and logs the error;
-   * during a client's `connect()` it is a failed connect, unhandled as in
-   * `onConnectError` (a server's peers never stop the engine).
-   *
-   * @param error Why; `cause` is the underlying error.
-   */
-  onSSLHandshakeError(error: TlsHandshakeError): void {
-    const connecting = this.#state === "connecting";
-    this.close({ flush: false });
-    if (!connecting || !this.engine[unhandledError](error)) {
-      console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
-    }
   }
 
   // --- what the deframer and the timeouts report ----------------------------
@@ -289,43 +217,66 @@ export class Stream extends BufferedChannel {
    * @throws {Error} If the stream is already connected, connecting or closed.
    */
   connect(address: AddressInput, options: ConnectOptions = {}): this {
-    const resolved = resolveAddress(address);
-    const proxy = options.proxy === undefined ? null : socks5Proxy(resolved, options.proxy);
-    if (resolved.transport === "tcp") this.#connectHost = resolved.hostname ?? "localhost";
+    const connector = new Connector(this, address, options, this.#tlsClient);
     if (this.#state !== "idle") {
       throw new Error(`Cannot connect: the stream is already ${this.#state}; create a new stream`);
     }
-    this.#attempt = new ConnectAttempt(this.engine, options, resolved);
+    this.#connector = connector;
     this.#state = "connecting";
     this.engine.attach(this);
-    this.engine.whenRunning(() => {
-      if (this.#state !== "connecting") return;
-      const tls = this.#tlsClient;
-      // The connection of a handshake under way is the stream's: close() and
-      // engine.stop() end it at once, and the handshake fails.
-      const started = (pending: Transport): void => {
-        if (this.#state === "connecting") this.#transport = pending;
-        else pending.close();
-      };
-      const connecting = this.#attempt!.open(resolved, proxy, tls, started);
-      connecting.then(
-        (transport) => {
-          if (this.#state !== "connecting") return transport.close();
-          this.#secure = tls !== null;
-          this.#adoptTransport(transport);
-          if (tls !== null) notify(this, this.onSSLHandshake);
-          if (this.connected) this.#begin();
-        },
-        (error: StreamConnectError | TlsHandshakeError) => {
-          if (this.#state !== "connecting") return;
-          if (error.name === "TlsHandshakeError") {
-            notify(this, this.onSSLHandshakeError, error as TlsHandshakeError);
-          } else notify(this, this.onConnectError, error as StreamConnectError);
-          if (this.#state === "connecting") this.close({ flush: false });
-        },
-      );
-    });
+    connector.start();
     return this;
+  }
+
+  /** @ignore */
+  [connectStarted](pending: Transport): void {
+    // The connection of a handshake under way is the stream's: close() and
+    // engine.stop() end it at once, and the handshake fails.
+    if (this.#state === "connecting") this.#transport = pending;
+    else pending.close();
+  }
+
+  /** @ignore */
+  [connectSucceeded](transport: Transport, secure: boolean): void {
+    this.#secure = secure;
+    this.#adoptTransport(transport);
+    if (secure) notify(this, this.onSSLHandshake);
+    if (this.connected) this.#begin();
+  }
+
+  /** @ignore */
+  [connectFailed](error: StreamConnectError | TlsHandshakeError): void {
+    if (error.name === "TlsHandshakeError") {
+      notify(this, this.onSSLHandshakeError, error as TlsHandshakeError);
+    } else notify(this, this.onConnectError, error as StreamConnectError);
+    if (this.#state === "connecting") this.close({ flush: false });
+  }
+
+  /** @ignore */
+  [reconnecting](attempt: number, delay: number, error: Error | null): void {
+    this.#closeTransport(); // a failed attempt's, if its handshake had begun
+    notify(this, this.onReconnecting, attempt, delay, error);
+  }
+
+  /** @ignore */
+  override [dropConnection](flush: boolean): void {
+    if (this.#state !== "connected" || !this.#connector?.reconnects || this[writer].ended) {
+      return this.close({ flush });
+    }
+    // Lost: back to connecting, with what the next connection needs afresh.
+    this[timeouts]?.stop();
+    const lost = this[writer];
+    lost.stop();
+    this[writer] = new Writer(this);
+    this[writer].lowWater = lost.lowWater;
+    this.#reader.stop();
+    this.#closeTransport();
+    this.#remote = this.#local = null;
+    this[deframer].held = true;
+    this[deframer].close();
+    this.#secure = this.#upgrading = this.#ended = false;
+    this.#state = "connecting";
+    if (!this.#connector.lost()) this.#finishClose();
   }
 
   /**
@@ -363,7 +314,8 @@ export class Stream extends BufferedChannel {
   #handshakeFailed(error: TlsHandshakeError): void {
     if (this.#state === "closed") return;
     notify(this, this.onSSLHandshakeError, error);
-    if (this.#state as State !== "closed") this.close({ flush: false });
+    const state = this.#state as State;
+    if (state === "connected" || state === "closing") this[dropConnection](false);
   }
 
   #adoptTransport(transport: Transport): void {
@@ -376,7 +328,8 @@ export class Stream extends BufferedChannel {
 
   #begin(): void {
     this[timeouts]?.start();
-    this.#attempt?.connected();
+    this[deframer].held = this.#paused;
+    this.#connector?.connected();
     notify(this, this.onConnect);
     if (this[readable]()) this.#reader.start(this.#transport!);
   }
@@ -449,7 +402,7 @@ export class Stream extends BufferedChannel {
         error instanceof Deno.errors.Interrupted ||
         error instanceof Deno.errors.BadResource)
     ) reportError(this, error);
-    this.close({ flush: false });
+    this[dropConnection](false);
   }
 
   #end(): void {
@@ -510,7 +463,7 @@ export class Stream extends BufferedChannel {
     this[writer].runExclusive((plain) => {
       let secured: Transport;
       try {
-        secured = upgrade(plain, options, accepted, this.#connectHost);
+        secured = upgrade(plain, options, accepted, this.#connector?.hostname);
       } catch (error) {
         this.#upgrading = false;
         this.#handshakeFailed(error as TlsHandshakeError);
@@ -578,18 +531,22 @@ export class Stream extends BufferedChannel {
     this.#state = "closed";
     this[deframer].held = true;
     this[writer].stop();
-    this.#attempt?.closed();
-    if (this.#transport !== null) {
-      try {
-        this.#transport.close();
-      } catch {
-        // Already closed by the peer's reset or by Deno.
-      }
-    }
+    this.#connector?.closed();
+    this.#closeTransport();
     this[deframer].close();
     this.#reader.stop();
     this.#server?.[forget](this);
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
+  }
+
+  #closeTransport(): void {
+    const transport = this.#transport;
+    this.#transport = null;
+    try {
+      transport?.close();
+    } catch {
+      // Already closed by the peer's reset or by Deno.
+    }
   }
 }

@@ -10,9 +10,14 @@
  * stores, reads, counts and deletes a few keys and prints the results. The
  * class is exported for `tests/memcached_client_test.ts`.
  *
+ * Requests may be made at once: Pants queues writes made before the
+ * connection is up. Connected with `{ reconnect }`, the client survives a
+ * server restart: requests whose replies the lost connection took with it
+ * are rejected, and later ones go to the next connection.
+ *
  * @module
  */
-import { engine, Stream, type StreamConnectError } from "../mod.ts";
+import { type ChannelOptions, engine, Stream, type StreamConnectError } from "../mod.ts";
 
 /** A stored value and the flags stored with it. */
 export interface MemcachedItem {
@@ -71,8 +76,12 @@ function checkKey(key: string): string {
  */
 export class MemcachedClient extends Stream {
   #pending: Pending[] = [];
-  #unsent: Uint8Array[] = [];
   #header: Header | null = null;
+
+  constructor(options?: ChannelOptions) {
+    super(options);
+    this.readDelimiter = CRLF;
+  }
 
   /**
    * Stores a value.
@@ -142,15 +151,16 @@ export class MemcachedClient extends Stream {
       resolve: resolve as (v: unknown) => void,
       reject,
     });
-    if (this.connected) { for (const part of parts) this.write(part); }
-    else this.#unsent.push(...parts);
+    for (const part of parts) this.write(part);
     return promise;
   }
 
-  override onConnect(): void {
+  /** A lost connection took the replies still due with it: reject those requests. */
+  override onReconnecting(_attempt: number, _delay: number, error: Error | null): void {
+    if (error !== null) return; // a failed attempt: queued requests wait for the next
+    this.#fail(new Error("The memcached connection was lost before the reply"));
+    this.#header = null;
     this.readDelimiter = CRLF;
-    for (const part of this.#unsent) this.write(part);
-    this.#unsent = [];
   }
 
   override onRead(frame: Uint8Array): void {

@@ -9,9 +9,14 @@
  * --save "" --appendonly no`), it sets, reads and lists a few keys and
  * prints the replies. The classes are exported for `tests/resp_client_test.ts`.
  *
+ * Commands may be sent at once: Pants queues writes made before the
+ * connection is up. Connected with `{ reconnect }`, the client survives a
+ * server restart: commands whose replies the lost connection took with it
+ * are rejected, and later ones go to the next connection.
+ *
  * @module
  */
-import { engine, Stream, type StreamConnectError } from "../mod.ts";
+import { type ChannelOptions, engine, Stream, type StreamConnectError } from "../mod.ts";
 
 /** A reply: simple and bulk strings, integers, nil, and arrays of replies. */
 export type RespValue = string | Uint8Array | number | bigint | null | RespError | RespValue[];
@@ -47,9 +52,13 @@ export class RespClient extends Stream {
   /** Bulk strings as `Uint8Array` copies instead of UTF-8 decoded strings. */
   binary = false;
   #pending: Pending[] = [];
-  #unsent: Uint8Array[] = [];
   #open: OpenArray[] = [];
   #bulkLength = -1;
+
+  constructor(options?: ChannelOptions) {
+    super(options);
+    this.readDelimiter = CRLF;
+  }
 
   /**
    * Sends a command.
@@ -69,15 +78,17 @@ export class RespClient extends Stream {
       const bytes = arg instanceof Uint8Array ? arg : encoder.encode(String(arg));
       parts.push(encoder.encode(`$${bytes.length}${CRLF}`), bytes, encoder.encode(CRLF));
     }
-    if (this.connected) { for (const part of parts) this.write(part); }
-    else this.#unsent.push(...parts);
+    for (const part of parts) this.write(part);
     return promise;
   }
 
-  override onConnect(): void {
+  /** A lost connection took the replies still due with it: reject those commands. */
+  override onReconnecting(_attempt: number, _delay: number, error: Error | null): void {
+    if (error !== null) return; // a failed attempt: queued commands wait for the next
+    this.#fail(new Error("The Redis connection was lost before the reply"));
+    this.#open = [];
+    this.#bulkLength = -1;
     this.readDelimiter = CRLF;
-    for (const part of this.#unsent) this.write(part);
-    this.#unsent = [];
   }
 
   override onRead(frame: Uint8Array): void {

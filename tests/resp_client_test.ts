@@ -7,7 +7,7 @@ import type { Engine } from "../mod.ts";
 import { RespClient, RespError } from "../examples/resp_client.ts";
 import { withEngine } from "./_helpers.ts";
 import { explainSkip, installed, withDaemon } from "./_daemons.ts";
-import { freePort, runDeno } from "./_subprocess.ts";
+import { freePort, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
 
 const hasRedis = installed("redis-server");
 if (!hasRedis) explainSkip("redis-server", "redis-server");
@@ -117,6 +117,40 @@ redisTest("RespClient rejects the commands still waiting when it closes", async 
   redis.close();
   await rejects(waiting, /closed before the reply/);
   await rejects(redis.command("PING"), /connection is closed/);
+});
+
+Deno.test({
+  name: "RespClient with reconnect survives a redis-server restart on its port",
+  ignore: !hasRedis,
+  fn: async () => {
+    const port = freePort();
+    const start = async () => {
+      const daemon = new Subprocess("redis-server", redisArgs(port));
+      await waitForPort(port);
+      return daemon;
+    };
+    let daemon = await start();
+    try {
+      await withEngine(async (engine) => {
+        const redis = new RespClient({ engine }).connect(["127.0.0.1", port], {
+          reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
+        });
+        strictEqual(await redis.command("SET", "k", "before"), "OK");
+        const waiting = rejects(redis.command("BLPOP", "never", 0), /lost before the reply/);
+        daemon.child.kill("SIGKILL");
+        await daemon.status();
+        await waiting;
+        const queued = redis.command("SET", "k", "after"); // sent once reconnected
+        daemon = await start();
+        strictEqual(await queued, "OK");
+        strictEqual(await redis.command("GET", "k"), "after");
+        redis.close();
+      });
+    } finally {
+      daemon.child.kill("SIGKILL");
+      await daemon.status();
+    }
+  },
 });
 
 Deno.test("RespClient rejects its commands when the connection is refused", async () => {
