@@ -54,6 +54,11 @@ export class RespClient extends Stream {
   #pending: Pending[] = [];
   #open: OpenArray[] = [];
   #bulkLength = -1;
+  /** The channels `subscribe()` joined: joined again on every connection. */
+  readonly #channels = new Set<string>();
+  /** How many of them Redis confirmed on this connection. */
+  #joined = 0;
+  #lost = false;
 
   constructor(options?: ChannelOptions) {
     super(options);
@@ -82,9 +87,53 @@ export class RespClient extends Stream {
     return promise;
   }
 
+  /**
+   * Joins pub/sub channels: each message published to one reaches
+   * `onMessage()`. The connection then serves only (un)subscriptions and
+   * `PING` (Redis' rule): use another client for other commands. After a
+   * reconnect the channels are joined again; messages published meanwhile
+   * are lost (Redis keeps none).
+   *
+   * @param channels The channels.
+   * @returns The subscription count once Redis confirmed the last one.
+   */
+  async subscribe(...channels: string[]): Promise<number> {
+    for (const channel of channels) this.#channels.add(channel);
+    let count = 0;
+    for (const channel of channels) count = await this.#join(channel);
+    return count;
+  }
+
+  /** Whether every channel `subscribe()` named is joined on the current connection. */
+  get subscribed(): boolean {
+    return this.#channels.size > 0 && this.#joined === this.#channels.size;
+  }
+
+  async #join(channel: string): Promise<number> {
+    const count = (await this.command("SUBSCRIBE", channel) as RespValue[])[2] as number;
+    this.#joined = count;
+    return count;
+  }
+
+  /**
+   * Called with each message of a channel joined with `subscribe()`.
+   *
+   * @param _channel The channel.
+   * @param _message The message.
+   */
+  onMessage(_channel: string, _message: string | Uint8Array): void {}
+
+  override onConnect(): void {
+    if (!this.#lost) return;
+    this.#lost = false;
+    for (const channel of this.#channels) this.#join(channel).catch(() => {});
+  }
+
   /** A lost connection took the replies still due with it: reject those commands. */
   override onReconnecting(_attempt: number, _delay: number, error: Error | null): void {
     if (error !== null) return; // a failed attempt: queued commands wait for the next
+    this.#lost = true;
+    this.#joined = 0;
     this.#fail(new Error("The Redis connection was lost before the reply"));
     this.#open = [];
     this.#bulkLength = -1;
@@ -139,6 +188,9 @@ export class RespClient extends Stream {
       if (--array.remaining > 0) return;
       this.#open.pop();
       value = array.items;
+    }
+    if (this.#channels.size > 0 && Array.isArray(value) && value[0] === "message") {
+      return this.onMessage(value[1] as string, value[2] as string | Uint8Array);
     }
     const pending = this.#pending.shift();
     if (pending === undefined) return;

@@ -5,7 +5,7 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import type { Engine } from "../mod.ts";
 import { RespClient, RespError } from "../examples/resp_client.ts";
-import { withEngine } from "./_helpers.ts";
+import { until, withEngine } from "./_helpers.ts";
 import { explainSkip, installed, withDaemon } from "./_daemons.ts";
 import { freePort, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
 
@@ -145,6 +145,72 @@ Deno.test({
         strictEqual(await queued, "OK");
         strictEqual(await redis.command("GET", "k"), "after");
         redis.close();
+      });
+    } finally {
+      daemon.child.kill("SIGKILL");
+      await daemon.status();
+    }
+  },
+});
+
+/** A subscriber that keeps what it hears. */
+class Listener extends RespClient {
+  readonly heard: string[] = [];
+  override onMessage(channel: string, message: string | Uint8Array): void {
+    this.heard.push(`${channel} ${message}`);
+  }
+}
+
+redisTest(
+  "RespClient delivers messages of subscribed channels to onMessage",
+  async (redis, engine) => {
+    await redis.ready;
+  const listener = new Listener({ engine }).connect(redis.remoteAddress!);
+    try {
+      strictEqual(await listener.subscribe("news", "sport"), 2);
+      strictEqual(await redis.command("PUBLISH", "news", "one"), 1);
+      strictEqual(await redis.command("PUBLISH", "sport", "two"), 1);
+      strictEqual(await redis.command("PUBLISH", "weather", "unheard"), 0);
+      await until(() => listener.heard.length === 2, "two messages");
+      deepStrictEqual(listener.heard, ["news one", "sport two"]);
+    } finally {
+      listener.close();
+    }
+  },
+);
+
+Deno.test({
+  name: "RespClient joins its channels again after reconnecting to a restarted redis-server",
+  ignore: !hasRedis,
+  fn: async () => {
+    const port = freePort();
+    const start = async () => {
+      const daemon = new Subprocess("redis-server", redisArgs(port));
+      await waitForPort(port);
+      return daemon;
+    };
+    let daemon = await start();
+    try {
+      await withEngine(async (engine) => {
+        const listener = new Listener({ engine }).connect(["127.0.0.1", port], {
+          reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
+        });
+        await listener.subscribe("news");
+        daemon.child.kill("SIGKILL");
+        await daemon.status();
+        daemon = await start();
+        const publisher = new RespClient({ engine }).connect(["127.0.0.1", port]);
+        // Published until the listener is back: PUBLISH counts the subscribers reached.
+        await until(() => listener.connected, "the listener to reconnect", 5000);
+        let reached = 0;
+        for (let i = 0; i < 100 && reached === 0; i++) {
+          reached = await publisher.command("PUBLISH", "news", "again") as number;
+          if (reached === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        strictEqual(reached, 1);
+        await until(() => listener.heard.includes("news again"), "the message");
+        publisher.close();
+        listener.close();
       });
     } finally {
       daemon.child.kill("SIGKILL");
