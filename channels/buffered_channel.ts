@@ -389,6 +389,8 @@ export abstract class BufferedChannel extends FramedChannel {
    * and reading goes on: the peer's reply still reaches `onRead`, its own
    * half-close `onEnd()` (whose default then closes), and `onClose()` follows
    * the full close as ever. Later writes throw. Calling it again does nothing.
+   * Before the connection is up it is queued like a write: the FIN follows
+   * the writes made before it, once connected.
    *
    * @example Send a request, signal its end, read the reply
    * ```ts
@@ -405,11 +407,11 @@ export abstract class BufferedChannel extends FramedChannel {
    * }
    * ```
    *
-   * @throws {ChannelClosedError} If the stream is not connected (or is closing).
+   * @throws {ChannelClosedError} If the stream is closed or closing, or not connecting.
    */
   end(): void {
     if (this[writer].ended) return;
-    if (this[phase] !== "connected") {
+    if (this[phase] !== "connected" && !(this[phase] === "connecting" && this[holdWrites]())) {
       throw new ChannelClosedError(this[phase] === "closed" ? CLOSED : NOT_CONNECTED);
     }
     this[writer].end();
@@ -458,7 +460,7 @@ export abstract class BufferedChannel extends FramedChannel {
 
   #checkWritable(): void {
     const state = this[phase];
-    if (state === "connected" && this[writer].ended) throw new ChannelClosedError(ENDED);
+    if (this[writer].ended && state !== "closed") throw new ChannelClosedError(ENDED);
     if (state !== "connected" && !(state === "connecting" && this[holdWrites]())) {
       throw new ChannelClosedError(
         this[phase] === "idle" || this[phase] === "connecting" ? NOT_CONNECTED : CLOSED,

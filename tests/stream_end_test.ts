@@ -29,6 +29,29 @@ conn.close()
   return { port: Number(match[1]), peer };
 }
 
+Deno.test("Stream end before the connection is up sends the FIN after the writes queued before it", async () => {
+  const { port, peer } = await readsToEofThenReplies();
+  const replies: string[] = [];
+  class Early extends Stream {
+    override onRead(line: string): void {
+      replies.push(line);
+    }
+  }
+  await withEngine(async (engine) => {
+    const client = new Early({ engine });
+    client.readDelimiter = "\n";
+    client.encoding = "utf-8";
+    client.connect(["127.0.0.1", port]);
+    client.write("12345");
+    client.end();
+    throws(() => client.write("late"), ChannelClosedError);
+    strictEqual(client.connecting, true);
+    await until(() => client.closed, "the stream to close after the reply", 10_000);
+  });
+  deepStrictEqual(replies, ["got 5"]);
+  await peer.stop();
+});
+
 Deno.test("Stream end sends queued writes, then a FIN, and still reads the peer's reply", async () => {
   const { port, peer } = await readsToEofThenReplies();
   const events: string[] = [];
