@@ -51,3 +51,34 @@ export async function withDaemon(
     await daemon.status();
   }
 }
+
+/** A server on a fixed free port that a test stops and starts again on that same port. */
+export class RestartableDaemon {
+  readonly port: number = freePort();
+  #process: Subprocess | null = null;
+
+  /**
+   * @param command The server, e.g. `redis-server`.
+   * @param args Its arguments for a port.
+   */
+  constructor(readonly command: string, readonly args: (port: number) => string[]) {}
+
+  /** Starts it; resolves once the port accepts connections. */
+  async start(): Promise<this> {
+    this.#process = new Subprocess(this.command, this.args(this.port));
+    await waitForPort(this.port);
+    return this;
+  }
+
+  /** Kills it (SIGKILL: a crash, as far as its clients can tell) and waits for it. */
+  async kill(): Promise<void> {
+    const process = this.#process;
+    this.#process = null;
+    try {
+      process?.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await process?.status();
+  }
+}

@@ -7,8 +7,8 @@
 
 import { ok } from "node:assert/strict";
 import { until } from "./_helpers.ts";
-import { explainSkip, installed } from "./_daemons.ts";
-import { freePort, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
+import { explainSkip, installed, RestartableDaemon } from "./_daemons.ts";
+import { freePort, runDeno, waitForPort } from "./_subprocess.ts";
 
 const hasRedis = installed("redis-server");
 if (!hasRedis) explainSkip("redis-server", "redis-server");
@@ -61,54 +61,36 @@ class ChatUser {
   }
 }
 
-/** Runs `body` with a redis-server and `count` chat nodes on free ports. */
+/** Runs `body` with a redis-server (it may kill and start again) and `count` chat nodes. */
 async function withCluster(
   count: number,
-  body: (
-    ports: number[],
-    redis: { port: number; restart(): Promise<void>; stop(): Promise<void> },
-  ) => Promise<void>,
+  body: (ports: number[], redis: RestartableDaemon) => Promise<void>,
 ): Promise<void> {
-  const redisPort = freePort();
-  const redisArgs = [
+  const redis = await new RestartableDaemon("redis-server", (port) => [
     "--port",
-    String(redisPort),
+    String(port),
     "--bind",
     "127.0.0.1",
     "--save",
     "",
     "--appendonly",
     "no",
-  ];
-  let redis: Subprocess | null = new Subprocess("redis-server", redisArgs);
-  await waitForPort(redisPort);
+  ]).start();
   const ports = Array.from({ length: count }, () => freePort());
   const nodes = ports.map((port) =>
     runDeno([`--allow-net=127.0.0.1`], example, [
       String(port),
-      `127.0.0.1:${redisPort}`,
+      `127.0.0.1:${redis.port}`,
       "127.0.0.1",
     ])
   );
-  const stopRedis = async () => {
-    redis?.child.kill("SIGKILL");
-    await redis?.status();
-    redis = null;
-  };
   try {
     await Promise.all(ports.map((port) => waitForPort(port)));
     await Promise.all(nodes.map((node) => node.waitFor("joined pants:chat\n")));
-    await body(ports, {
-      port: redisPort,
-      stop: stopRedis,
-      restart: async () => {
-        redis = new Subprocess("redis-server", redisArgs);
-        await waitForPort(redisPort);
-      },
-    });
+    await body(ports, redis);
   } finally {
     await Promise.all(nodes.map((node) => node.stop()));
-    await stopRedis();
+    await redis.kill();
   }
 }
 
@@ -154,7 +136,7 @@ Deno.test({
       try {
         await a1!.say("before");
         await allHeard([a1!, a2!, b1!], ["127.0.0.1: before"], "the line before the outage");
-        await redis.stop();
+        await redis.kill();
         // Said while Redis is away: a1's node-mates hear it, b1 (another node) cannot.
         let heard = false;
         for (let i = 0; i < 50 && !heard; i++) {
@@ -163,7 +145,7 @@ Deno.test({
           heard = a2!.lines.some((line) => line.startsWith("127.0.0.1: during"));
         }
         ok(heard, "a node-mate heard a line said during the outage");
-        await redis.restart();
+        await redis.start();
         // Once both nodes rejoined, lines cross nodes again.
         let crossed = false;
         for (let i = 0; i < 100 && !crossed; i++) {

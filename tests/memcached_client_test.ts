@@ -5,8 +5,8 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
 import { MemcachedClient, MemcachedError } from "../examples/memcached_client.ts";
 import { text, utf8, withEngine } from "./_helpers.ts";
-import { explainSkip, installed, withDaemon } from "./_daemons.ts";
-import { freePort, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
+import { explainSkip, installed, RestartableDaemon, withDaemon } from "./_daemons.ts";
+import { runDeno } from "./_subprocess.ts";
 
 const hasMemcached = installed("memcached", "-V");
 if (!hasMemcached) explainSkip("memcached", "memcached");
@@ -18,42 +18,6 @@ function memcachedArgs(port: number): string[] {
 
 /** A test with a fresh memcached and a connected client. */
 function memcachedTest(name: string, body: (cache: MemcachedClient) => Promise<void>) {
-  Deno.test({
-    name: "MemcachedClient with reconnect survives a memcached restart on its port",
-    ignore: !hasMemcached,
-    fn: async () => {
-      const port = freePort();
-      const start = async () => {
-        const daemon = new Subprocess("memcached", memcachedArgs(port));
-        await waitForPort(port);
-        return daemon;
-      };
-      let daemon = await start();
-      try {
-        await withEngine(async (engine) => {
-          const cache = new MemcachedClient({ engine }).connect(["127.0.0.1", port], {
-            reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
-          });
-          strictEqual(await cache.set("k", "before"), true);
-          const lost = new Promise<void>((resolve) => {
-            cache.onReconnecting = () => resolve();
-          });
-          daemon.child.kill("SIGKILL");
-          await daemon.status();
-          await lost;
-          const stored = cache.set("k", "after"); // sent once reconnected
-          daemon = await start();
-          strictEqual(await stored, true);
-          strictEqual(text((await cache.get("k"))!.value), "after");
-          cache.close();
-        });
-      } finally {
-        daemon.child.kill("SIGKILL");
-        await daemon.status();
-      }
-    },
-  });
-
   Deno.test({
     name,
     ignore: !hasMemcached,
@@ -137,6 +101,38 @@ memcachedTest("MemcachedClient pipelines 500 requests in order", async (cache) =
     (await Promise.all(gets)).map((item) => text(item!.value)),
     Array.from({ length: 500 }, (_, i) => `v${i}`),
   );
+});
+
+Deno.test({
+  name: "MemcachedClient with reconnect survives a memcached restart on its port",
+  ignore: !hasMemcached,
+  fn: async () => {
+    const daemon = await new RestartableDaemon("memcached", memcachedArgs).start();
+    try {
+      await withEngine(async (engine) => {
+        class Noticing extends MemcachedClient {
+          readonly lost = Promise.withResolvers<void>();
+          override onReconnecting(attempt: number, delay: number, error: Error | null): void {
+            super.onReconnecting(attempt, delay, error);
+            this.lost.resolve();
+          }
+        }
+        const cache = new Noticing({ engine }).connect(["127.0.0.1", daemon.port], {
+          reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
+        });
+        strictEqual(await cache.set("k", "before"), true);
+        await daemon.kill();
+        await cache.lost.promise;
+        const stored = cache.set("k", "after"); // sent once reconnected
+        await daemon.start();
+        strictEqual(await stored, true);
+        strictEqual(text((await cache.get("k"))!.value), "after");
+        cache.close();
+      });
+    } finally {
+      await daemon.kill();
+    }
+  },
 });
 
 Deno.test({

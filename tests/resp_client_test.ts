@@ -6,14 +6,28 @@ import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import type { Engine } from "../mod.ts";
 import { RespClient, RespError } from "../examples/resp_client.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { explainSkip, installed, withDaemon } from "./_daemons.ts";
-import { freePort, runDeno, Subprocess, waitForPort } from "./_subprocess.ts";
+import { explainSkip, installed, RestartableDaemon, withDaemon } from "./_daemons.ts";
+import { freePort, runDeno } from "./_subprocess.ts";
 
 const hasRedis = installed("redis-server");
 if (!hasRedis) explainSkip("redis-server", "redis-server");
 
 function redisArgs(port: number): string[] {
   return ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+}
+
+const RECONNECT = { reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 } };
+
+/** Runs `body` with a redis-server it may kill and start again, and an engine. */
+async function withRestartableRedis(
+  body: (daemon: RestartableDaemon, engine: Engine) => Promise<void>,
+): Promise<void> {
+  const daemon = await new RestartableDaemon("redis-server", redisArgs).start();
+  try {
+    await withEngine((engine) => body(daemon, engine));
+  } finally {
+    await daemon.kill();
+  }
 }
 
 /** A test with a fresh redis-server and a connected client. */
@@ -122,35 +136,19 @@ redisTest("RespClient rejects the commands still waiting when it closes", async 
 Deno.test({
   name: "RespClient with reconnect survives a redis-server restart on its port",
   ignore: !hasRedis,
-  fn: async () => {
-    const port = freePort();
-    const start = async () => {
-      const daemon = new Subprocess("redis-server", redisArgs(port));
-      await waitForPort(port);
-      return daemon;
-    };
-    let daemon = await start();
-    try {
-      await withEngine(async (engine) => {
-        const redis = new RespClient({ engine }).connect(["127.0.0.1", port], {
-          reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
-        });
-        strictEqual(await redis.command("SET", "k", "before"), "OK");
-        const waiting = rejects(redis.command("BLPOP", "never", 0), /lost before the reply/);
-        daemon.child.kill("SIGKILL");
-        await daemon.status();
-        await waiting;
-        const queued = redis.command("SET", "k", "after"); // sent once reconnected
-        daemon = await start();
-        strictEqual(await queued, "OK");
-        strictEqual(await redis.command("GET", "k"), "after");
-        redis.close();
-      });
-    } finally {
-      daemon.child.kill("SIGKILL");
-      await daemon.status();
-    }
-  },
+  fn: () =>
+    withRestartableRedis(async (daemon, engine) => {
+      const redis = new RespClient({ engine }).connect(["127.0.0.1", daemon.port], RECONNECT);
+      strictEqual(await redis.command("SET", "k", "before"), "OK");
+      const waiting = rejects(redis.command("BLPOP", "never", 0), /lost before the reply/);
+      await daemon.kill();
+      await waiting;
+      const queued = redis.command("SET", "k", "after"); // sent once reconnected
+      await daemon.start();
+      strictEqual(await queued, "OK");
+      strictEqual(await redis.command("GET", "k"), "after");
+      redis.close();
+    }),
 });
 
 /** A subscriber that keeps what it hears. */
@@ -165,7 +163,7 @@ redisTest(
   "RespClient delivers messages of subscribed channels to onMessage",
   async (redis, engine) => {
     await redis.ready;
-  const listener = new Listener({ engine }).connect(redis.remoteAddress!);
+    const listener = new Listener({ engine }).connect(redis.remoteAddress!);
     try {
       strictEqual(await listener.subscribe("news", "sport"), 2);
       strictEqual(await redis.command("PUBLISH", "news", "one"), 1);
@@ -182,41 +180,25 @@ redisTest(
 Deno.test({
   name: "RespClient joins its channels again after reconnecting to a restarted redis-server",
   ignore: !hasRedis,
-  fn: async () => {
-    const port = freePort();
-    const start = async () => {
-      const daemon = new Subprocess("redis-server", redisArgs(port));
-      await waitForPort(port);
-      return daemon;
-    };
-    let daemon = await start();
-    try {
-      await withEngine(async (engine) => {
-        const listener = new Listener({ engine }).connect(["127.0.0.1", port], {
-          reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 },
-        });
-        await listener.subscribe("news");
-        daemon.child.kill("SIGKILL");
-        await daemon.status();
-        daemon = await start();
-        const publisher = new RespClient({ engine }).connect(["127.0.0.1", port]);
-        // Published until the listener is back: PUBLISH counts the subscribers reached.
-        await until(() => listener.connected, "the listener to reconnect", 5000);
-        let reached = 0;
-        for (let i = 0; i < 100 && reached === 0; i++) {
-          reached = await publisher.command("PUBLISH", "news", "again") as number;
-          if (reached === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        strictEqual(reached, 1);
-        await until(() => listener.heard.includes("news again"), "the message");
-        publisher.close();
-        listener.close();
-      });
-    } finally {
-      daemon.child.kill("SIGKILL");
-      await daemon.status();
-    }
-  },
+  fn: () =>
+    withRestartableRedis(async (daemon, engine) => {
+      const listener = new Listener({ engine }).connect(["127.0.0.1", daemon.port], RECONNECT);
+      await listener.subscribe("news");
+      await daemon.kill();
+      await daemon.start();
+      const publisher = new RespClient({ engine }).connect(["127.0.0.1", daemon.port]);
+      // Published until the listener is back: PUBLISH counts the subscribers reached.
+      await until(() => listener.connected, "the listener to reconnect", 5000);
+      let reached = 0;
+      for (let i = 0; i < 100 && reached === 0; i++) {
+        reached = await publisher.command("PUBLISH", "news", "again") as number;
+        if (reached === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      strictEqual(reached, 1);
+      await until(() => listener.heard.includes("news again"), "the message");
+      publisher.close();
+      listener.close();
+    }),
 });
 
 Deno.test("RespClient rejects its commands when the connection is refused", async () => {
