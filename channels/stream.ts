@@ -16,7 +16,8 @@ import type { Transport } from "../transport/_socket.ts";
 import { socks5Proxy } from "../transport/_socks5.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
-import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
+import type { PeerCertificate, StartTlsOptions } from "../transport/tls_options.ts";
+import { tlsSession } from "../transport/_tls.ts";
 import { statistics } from "../engine/stats.ts";
 import { unhandledError } from "../engine/engine.ts";
 import type { ChannelOptions, CloseOptions } from "./channel.ts";
@@ -24,7 +25,7 @@ import { notify, reportError } from "./channel.ts";
 import { BufferedChannel, type StreamPhase, type StreamServer } from "./buffered_channel.ts";
 import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
 import { inputOverflowError, type StreamBufferOverflow } from "./errors.ts";
-import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
+import { startReading, StreamTls, useTransport } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
@@ -66,12 +67,10 @@ export class Stream extends BufferedChannel {
   #local: Deno.Addr | null = null;
   readonly #reader: Reader = new Reader(this);
   #paused = false;
-  #upgrading = false;
   #ended = false;
-  #tlsClient: TlsClientOptions | null = null;
   /** The host name given to `connect()`: what STARTTLS verifies by default. */
   #connectHost: string | undefined = undefined;
-  #secure = false;
+  #tls: StreamTls | null = null;
   #attempt: ConnectAttempt | null = null;
 
   /**
@@ -170,7 +169,7 @@ export class Stream extends BufferedChannel {
 
   /** Whether the connection is TLS (from the start, or after `startSSL()`). */
   get secure(): boolean {
-    return this.#secure;
+    return this.#tls?.secure ?? false;
   }
 
   // --- callbacks ---------------------------------------------------------
@@ -300,7 +299,7 @@ export class Stream extends BufferedChannel {
     this.engine.attach(this);
     this.engine.whenRunning(() => {
       if (this.#state !== "connecting") return;
-      const tls = this.#tlsClient;
+      const tls = this.#tls?.client ?? null;
       // The connection of a handshake under way is the stream's: close() and
       // engine.stop() end it at once, and the handshake fails.
       const started = (pending: Transport): void => {
@@ -311,7 +310,7 @@ export class Stream extends BufferedChannel {
       connecting.then(
         (transport) => {
           if (this.#state !== "connecting") return transport.close();
-          this.#secure = tls !== null;
+          if (tls !== null) this.#tls!.secure = true;
           this.#adoptTransport(transport);
           if (tls !== null) notify(this, this.onSSLHandshake);
           if (this.connected) this.#begin();
@@ -349,21 +348,7 @@ export class Stream extends BufferedChannel {
   [begin](secure = false, handshakeTimeout = 0): void {
     if (this.#state !== "connected") return;
     if (!secure) return this.#begin();
-    this.#secure = true;
-    handshakeWithin(this.engine, this.#transport!, handshakeTimeout).then(
-      () => {
-        if (this.#state !== "connected") return;
-        notify(this, this.onSSLHandshake);
-        if (this.#state === "connected") this.#begin();
-      },
-      (error: TlsHandshakeError) => this.#handshakeFailed(error),
-    );
-  }
-
-  #handshakeFailed(error: TlsHandshakeError): void {
-    if (this.#state === "closed") return;
-    notify(this, this.onSSLHandshakeError, error);
-    if (this.#state as State !== "closed") this.close({ flush: false });
+    (this.#tls ??= new StreamTls(this)).accepted(this.#transport!, handshakeTimeout);
   }
 
   #adoptTransport(transport: Transport): void {
@@ -402,17 +387,17 @@ export class Stream extends BufferedChannel {
     this.#paused = false;
     this.engine.callback(() => {
       if (this.#state !== "connected" || this.#paused) return;
-      this[deframer].held = this.#upgrading;
+      this[deframer].held = this.#tls?.upgrading ?? false;
       this[deframer].drain();
       if (this.#state !== "connected" || this.#paused) return;
       if (this.#ended) this.#end();
-      else if (!this.#upgrading) this.#reader.start(this.#transport!);
+      else if (!this.#tls?.upgrading) this.#reader.start(this.#transport!);
     });
   }
 
   /** @ignore */
   [readable](): boolean {
-    return this.#state === "connected" && !this.#paused && !this.#upgrading;
+    return this.#state === "connected" && !this.#paused && !this.#tls?.upgrading;
   }
 
   /** @ignore */
@@ -443,7 +428,9 @@ export class Stream extends BufferedChannel {
   /** @ignore */
   [readFailed](error: unknown): void {
     if (this.#state === "closed") return;
-    if (
+    if ((error as Error)?.name === "TlsHandshakeError") {
+      notify(this, this.onSSLHandshakeError, error as TlsHandshakeError);
+    } else if (
       !(error instanceof Deno.errors.ConnectionReset ||
         error instanceof Deno.errors.BrokenPipe ||
         error instanceof Deno.errors.Interrupted ||
@@ -464,9 +451,9 @@ export class Stream extends BufferedChannel {
    * from the start, and `onSSLHandshake()` fires before `onConnect()`. On a
    * connected stream (STARTTLS): the upgrade happens once every write queued
    * so far was sent; writes made meanwhile are sent over TLS afterwards.
-   * A client stream verifies the server (`hostname`, `caCerts`); a stream
-   * accepted by a plain server acts as the TLS server and needs `cert` and
-   * `key`.
+   * A client stream verifies the server (`hostname`, `caCerts`) and may
+   * present a certificate (`cert`, `key`: mutual TLS); a stream accepted by
+   * a plain server acts as the TLS server and needs `cert` and `key`.
    *
    * Call it from `onConnect()` or `onRead()` (a read must not be pending),
    * and only when no unread input is buffered: plaintext received before
@@ -487,57 +474,37 @@ export class Stream extends BufferedChannel {
    * }
    * ```
    *
-   * @param options Client: `hostname`, `caCerts`, `alpnProtocols`; accepted stream: `cert`, `key`.
+   * @param options See {@linkcode TlsClientOptions}; for an accepted stream {@linkcode TlsServerOptions}.
    * @returns This stream.
    * @throws {StartTlsError} When unread plaintext is buffered, a read is
    * pending, the stream is already TLS, or it is not connected.
+   * @throws {TypeError} For a `cert` without its `key` (or not matching it),
+   * `caCerts` that are not PEM, or `requireClientCert` without `caCerts`.
    */
   startSSL(options: StartTlsOptions = {}): this {
-    if (this.#state === "idle") {
-      this.#tlsClient = options;
-      return this;
-    }
-    const accepted = this.#server !== null;
-    checkStartTls({
-      state: this.#state,
-      secure: this.#secure || this.#upgrading,
-      readPending: this.#reader.pending,
-      unread: this[deframer].unread,
-      accepted,
-    }, options);
-    this.#upgrading = true;
-    this[deframer].held = true;
-    this[writer].runExclusive((plain) => {
-      let secured: Transport;
-      try {
-        secured = upgrade(plain, options, accepted, this.#connectHost);
-      } catch (error) {
-        this.#upgrading = false;
-        this.#handshakeFailed(error as TlsHandshakeError);
-        return Promise.resolve();
-      }
-      if (this.#state === "closed") return Promise.resolve(secured.close());
-      // The TLS connection is the stream's from now on: later writes wait in
-      // it for the handshake, and close() or engine.stop() end it at once
-      // unless a write waits (a flushing close then waits for the handshake).
-      this.#transport = secured;
-      handshakeWithin(this.engine, secured, 0).then(
-        () => {
-          if (this.#state === "closed") return;
-          this.#secure = true;
-          this.#upgrading = false;
-          this[deframer].held = this.#paused || this.#state !== "connected";
-          notify(this, this.onSSLHandshake);
-          if (this[readable]()) this.#reader.start(this.#transport!);
-        },
-        (error: TlsHandshakeError) => {
-          this.#upgrading = false;
-          this.#handshakeFailed(error);
-        },
-      );
-      return Promise.resolve();
-    }, true);
+    this.#tls ??= new StreamTls(this);
+    this.#tls.start(options, this.#reader.pending, this.#connectHost);
     return this;
+  }
+
+  /** @ignore */
+  [useTransport](transport: Transport): void {
+    this.#transport = transport;
+  }
+
+  /** @ignore */
+  [startReading](): void {
+    this.#reader.start(this.#transport!);
+  }
+
+  /** The ALPN protocol the handshake settled on; `null` for none, or before `onSSLHandshake()`. */
+  get alpnProtocol(): string | null {
+    return tlsSession(this.#transport)?.alpnProtocol ?? null;
+  }
+
+  /** The certificate the TLS peer sent (see {@linkcode PeerCertificate}), or `null`; readable from `onSSLHandshake()` to `onClose()`. */
+  get peerCertificate(): PeerCertificate | null {
+    return tlsSession(this.#transport)?.peerCertificate ?? null;
   }
 
   /**
