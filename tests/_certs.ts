@@ -35,6 +35,8 @@ export interface TestCerts {
   client: CertPair;
   /** A client certificate (`CN=mallory`) signed by another CA. */
   rogueClient: CertPair;
+  /** A client certificate (`CN=alice`) signed by `clientCa` that expired in 2020. */
+  expiredClient: CertPair;
   /** The temporary directory holding the files. */
   dir: string;
 }
@@ -94,6 +96,28 @@ async function makeClient(
     ...["-set_serial", String(Date.now()), "-days", "2", "-extfile", extPath, "-out", certPath],
   ]);
   return await readPair(certPath, keyPath);
+}
+
+/** A client certificate signed by `ca` that was valid for one day of 2020 (`openssl ca` sets dates). */
+async function makeExpiredClient(dir: string, ca: CertPair, client: CertPair): Promise<CertPair> {
+  const db = `${dir}/expired-db`;
+  await Deno.mkdir(db);
+  await Deno.writeTextFile(`${db}/index.txt`, "");
+  await Deno.writeTextFile(`${db}/serial`, "01\n");
+  await Deno.writeTextFile(
+    `${db}/ca.cnf`,
+    `[ca]\ndefault_ca = test\n[test]\ndatabase = ${db}/index.txt\nnew_certs_dir = ${db}\n` +
+      `serial = ${db}/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n` +
+      "[ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = digitalSignature,keyEncipherment\n" +
+      "extendedKeyUsage = clientAuth\n",
+  );
+  const certPath = `${dir}/expired-client.cert.pem`;
+  await openssl([
+    ...["ca", "-batch", "-config", `${db}/ca.cnf`, "-cert", ca.certPath, "-keyfile", ca.keyPath],
+    ...["-in", client.certPath.replace(/\.cert\.pem$/, ".csr"), "-out", certPath],
+    ...["-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extensions", "ext"],
+  ]);
+  return await readPair(certPath, client.keyPath);
 }
 
 async function makePair(
@@ -170,7 +194,8 @@ export function testCerts(): Promise<TestCerts> {
       makeClient(dir, "client", "/CN=alice", clientCa),
       makeClient(dir, "rogue-client", "/CN=mallory", rogueCa),
     ]);
-    return { trusted, untrusted, wrongName, clientCa, client, rogueClient, dir };
+    const expiredClient = await makeExpiredClient(dir, clientCa, client);
+    return { trusted, untrusted, wrongName, clientCa, client, rogueClient, expiredClient, dir };
   })();
   return made;
 }

@@ -19,7 +19,7 @@ import { type CertPair, testCerts } from "./_certs.ts";
 import { listening, text, until, withEngine } from "./_helpers.ts";
 import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
 
-const { trusted, clientCa, client, rogueClient } = await testCerts();
+const { trusted, clientCa, client, rogueClient, expiredClient } = await testCerts();
 const serverTls = { cert: trusted.cert, key: trusted.key };
 const mutual: TlsServerOptions = {
   ...serverTls,
@@ -160,6 +160,20 @@ Deno.test("Server.startSSL requireClientCert fails a client whose certificate an
   );
   deepStrictEqual(Recorder.seen, []);
   deepStrictEqual(Recorder.peers, []);
+});
+
+Deno.test("Server.startSSL requireClientCert fails a client whose certificate has expired", async () => {
+  resetRecorder();
+  await withEngine(async (engine) => {
+    const port = await serve(engine, mutual);
+    match(await pythonClient(port, expiredClient), /ERROR /);
+    await until(() => Recorder.errors.length === 1, "onSSLHandshakeError");
+  });
+  match(
+    Recorder.errors[0]!.message,
+    /failed: the client's certificate has expired \(CERT_HAS_EXPIRED\)/,
+  );
+  deepStrictEqual(Recorder.seen, []);
 });
 
 Deno.test("Server.startSSL caCerts without requireClientCert serves a client without a certificate, peerCertificate null", async () => {

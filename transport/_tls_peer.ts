@@ -63,9 +63,14 @@ export function clientRefusal(socket: TLSSocket): Error | null {
   }
   const verdict = ssl.verifyError();
   if (verdict === null || verdict === undefined || verdict === "") return null;
-  const code = typeof verdict === "string"
+  let code = typeof verdict === "string"
     ? verdict
     : String((verdict as { code?: unknown }).code ?? (verdict as Error).message);
+  // Deno 2.9 says UNABLE_TO_VERIFY_LEAF_SIGNATURE for an expired certificate too.
+  const peer = sessionOf(socket).peerCertificate;
+  const now = Date.now();
+  if (peer !== null && now > peer.validTo.getTime()) code = "CERT_HAS_EXPIRED";
+  if (peer !== null && now < peer.validFrom.getTime()) code = "CERT_NOT_YET_VALID";
   const reason = UNKNOWN_ISSUER.has(code)
     ? "is not signed by any of caCerts"
     : code === "CERT_HAS_EXPIRED"
