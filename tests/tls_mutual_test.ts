@@ -462,3 +462,52 @@ with context.wrap_socket(raw, server_hostname="localhost") as s:
   });
   deepStrictEqual(peers, ["CN=alice"]);
 });
+
+Deno.test("Server.startSSL requireClientCert refusing a client leaves an open connection working", async () => {
+  resetRecorder();
+  await withEngine(async (engine) => {
+    const port = await serve(engine, mutual);
+    const out = await python(
+      `
+import socket, ssl, sys
+port, cafile, cert, key, rogue_cert, rogue_key = int(sys.argv[1]), *sys.argv[2:]
+def connect(cert, key):
+    context = ssl.create_default_context(cafile=cafile)
+    context.load_cert_chain(cert, key)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="localhost")
+def ask(s, line):
+    s.sendall(line)
+    data = b""
+    while not data.endswith(b"\\n"):
+        chunk = s.recv(100)
+        if not chunk: return "closed"
+        data += chunk
+    return data.decode().strip()
+alice = connect(cert, key)
+print(ask(alice, b"one\\n"))
+mallory = connect(rogue_cert, rogue_key)
+try:
+    print(ask(mallory, b"evil\\n"))
+except (ssl.SSLError, OSError) as e:
+    print("refused", type(e).__name__)
+print(ask(alice, b"two\\n"))
+`,
+      [
+        String(port),
+        trusted.certPath,
+        client.certPath,
+        client.keyPath,
+        rogueClient.certPath,
+        rogueClient.keyPath,
+      ],
+    );
+    deepStrictEqual(out.trim().split("\n"), [
+      "hello CN=alice: one",
+      "closed",
+      "hello CN=alice: two",
+    ]);
+  });
+  deepStrictEqual(Recorder.seen, ["one", "two"]);
+  strictEqual(Recorder.errors.length, 1);
+});
