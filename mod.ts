@@ -40,6 +40,7 @@ export {
 } from "./transport/datagram_errors.ts";
 export type { ListenOptions } from "./transport/listen_options.ts";
 export type {
+  PeerCertificate,
   StartTlsOptions,
   TlsClientOptions,
   TlsServerOptions,

@@ -13,7 +13,13 @@ import { Stream } from "./stream.ts";
 import { checkTimeout } from "./_stream_timeouts.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
-import { abortTransport, handshake, listenTls, transportReleased } from "../transport/_tls.ts";
+import {
+  abortTransport,
+  checkTlsOptions,
+  handshake,
+  listenTls,
+  transportReleased,
+} from "../transport/_tls.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/stats.ts";
 import { unhandledError } from "../engine/engine.ts";
@@ -272,6 +278,7 @@ export class Server<S extends Stream = Stream> extends Channel {
    * reading them from files needs `--allow-read`. Each stream's
    * `onSSLHandshake()` fires before its `onConnect()`; a failed handshake goes
    * to that stream's `onSSLHandshakeError()` and the server keeps serving.
+   * `caCerts` and `requireClientCert` check clients' certificates (mutual TLS).
    *
    * @example A TLS echo server
    * ```ts
@@ -291,9 +298,10 @@ export class Server<S extends Stream = Stream> extends Channel {
    * engine.start();
    * ```
    *
-   * @param options `cert` and `key` (PEM), and optional `alpnProtocols`.
+   * @param options `cert` and `key` (PEM); see {@linkcode TlsServerOptions}.
    * @returns This server.
    * @throws {Error} If the server already listens.
+   * @throws {TypeError} For options that cannot work (no `cert`, bad `caCerts`).
    */
   startSSL(options: TlsServerOptions): this {
     if (this.#state !== "idle") {
@@ -301,9 +309,7 @@ export class Server<S extends Stream = Stream> extends Channel {
         "Cannot start TLS on a server that already listens: call startSSL() before listen()",
       );
     }
-    if (typeof options?.cert !== "string" || typeof options.key !== "string") {
-      throw new TypeError("startSSL needs { cert, key } as PEM strings");
-    }
+    checkTlsOptions(options, "server");
     this.#tls = { ...options };
     return this;
   }

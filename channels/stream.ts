@@ -15,7 +15,8 @@ import type { AddressInput } from "../transport/address.ts";
 import type { Transport } from "../transport/_socket.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
-import type { StartTlsOptions, TlsClientOptions } from "../transport/tls_options.ts";
+import type { PeerCertificate, StartTlsOptions } from "../transport/tls_options.ts";
+import { tlsSession } from "../transport/_tls.ts";
 import { statistics } from "../engine/stats.ts";
 import type { ChannelOptions, CloseOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
@@ -23,7 +24,7 @@ import type { StreamPhase, StreamServer } from "./buffered_channel.ts";
 import { StreamCallbacks } from "./stream_callbacks.ts";
 import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts";
 import { inputOverflowError } from "./errors.ts";
-import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
+import { startReading, StreamTls, useTransport } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, dropConnection, forget, phase, timeouts } from "./_symbols.ts";
 import { writer } from "./_symbols.ts";
@@ -68,10 +69,8 @@ export class Stream extends StreamCallbacks {
   #local: Deno.Addr | null = null;
   readonly #reader: Reader = new Reader(this);
   #paused = false;
-  #upgrading = false;
   #ended = false;
-  #tlsClient: TlsClientOptions | null = null;
-  #secure = false;
+  #tls: StreamTls | null = null;
   #connector: Connector | null = null;
 
   /**
@@ -170,7 +169,7 @@ export class Stream extends StreamCallbacks {
 
   /** Whether the connection is TLS (from the start, or after `startSSL()`). */
   get secure(): boolean {
-    return this.#secure;
+    return this.#tls?.secure ?? false;
   }
 
   // --- what the deframer and the timeouts report ----------------------------
@@ -217,7 +216,7 @@ export class Stream extends StreamCallbacks {
    * @throws {Error} If the stream is already connected, connecting or closed.
    */
   connect(address: AddressInput, options: ConnectOptions = {}): this {
-    const connector = new Connector(this, address, options, this.#tlsClient);
+    const connector = new Connector(this, address, options, this.#tls?.client ?? null);
     if (this.#state !== "idle") {
       throw new Error(`Cannot connect: the stream is already ${this.#state}; create a new stream`);
     }
@@ -238,7 +237,7 @@ export class Stream extends StreamCallbacks {
 
   /** @ignore */
   [connectSucceeded](transport: Transport, secure: boolean): void {
-    this.#secure = secure;
+    if (secure) this.#tls!.secure = true;
     this.#adoptTransport(transport);
     if (secure) notify(this, this.onSSLHandshake);
     if (this.connected) this.#begin();
@@ -260,9 +259,9 @@ export class Stream extends StreamCallbacks {
 
   /** @ignore */
   override [dropConnection](flush: boolean): void {
-    if (this.#state !== "connected" || !this.#connector?.reconnects || this[writer].ended) {
-      return this.close({ flush });
-    }
+    const reconnects = this.#connector?.reconnects === true && !this[writer].ended;
+    if (reconnects && this.#state === "connecting") return; // lost already: a new one is coming
+    if (!reconnects || this.#state !== "connected") return this.close({ flush });
     // Lost: back to connecting, with what the next connection needs afresh.
     this[timeouts]?.stop();
     const lost = this[writer];
@@ -274,9 +273,10 @@ export class Stream extends StreamCallbacks {
     this.#remote = this.#local = null;
     this[deframer].held = true;
     this[deframer].close();
-    this.#secure = this.#upgrading = this.#ended = false;
+    this.#ended = false;
+    if (this.#tls !== null) this.#tls.secure = this.#tls.upgrading = false;
     this.#state = "connecting";
-    if (!this.#connector.lost()) this.#finishClose();
+    if (!this.#connector!.lost()) this.#finishClose();
   }
 
   /**
@@ -300,22 +300,7 @@ export class Stream extends StreamCallbacks {
   [begin](secure = false, handshakeTimeout = 0): void {
     if (this.#state !== "connected") return;
     if (!secure) return this.#begin();
-    this.#secure = true;
-    handshakeWithin(this.engine, this.#transport!, handshakeTimeout).then(
-      () => {
-        if (this.#state !== "connected") return;
-        notify(this, this.onSSLHandshake);
-        if (this.#state === "connected") this.#begin();
-      },
-      (error: TlsHandshakeError) => this.#handshakeFailed(error),
-    );
-  }
-
-  #handshakeFailed(error: TlsHandshakeError): void {
-    if (this.#state === "closed") return;
-    notify(this, this.onSSLHandshakeError, error);
-    const state = this.#state as State;
-    if (state === "connected" || state === "closing") this[dropConnection](false);
+    (this.#tls ??= new StreamTls(this)).accepted(this.#transport!, handshakeTimeout);
   }
 
   #adoptTransport(transport: Transport): void {
@@ -355,17 +340,17 @@ export class Stream extends StreamCallbacks {
     this.#paused = false;
     this.engine.callback(() => {
       if (this.#state !== "connected" || this.#paused) return;
-      this[deframer].held = this.#upgrading;
+      this[deframer].held = this.#tls?.upgrading ?? false;
       this[deframer].drain();
       if (this.#state !== "connected" || this.#paused) return;
       if (this.#ended) this.#end();
-      else if (!this.#upgrading) this.#reader.start(this.#transport!);
+      else if (!this.#tls?.upgrading) this.#reader.start(this.#transport!);
     });
   }
 
   /** @ignore */
   [readable](): boolean {
-    return this.#state === "connected" && !this.#paused && !this.#upgrading;
+    return this.#state === "connected" && !this.#paused && !this.#tls?.upgrading;
   }
 
   /** @ignore */
@@ -396,7 +381,9 @@ export class Stream extends StreamCallbacks {
   /** @ignore */
   [readFailed](error: unknown): void {
     if (this.#state === "closed") return;
-    if (
+    if ((error as Error)?.name === "TlsHandshakeError") {
+      notify(this, this.onSSLHandshakeError, error as TlsHandshakeError);
+    } else if (
       !(error instanceof Deno.errors.ConnectionReset ||
         error instanceof Deno.errors.BrokenPipe ||
         error instanceof Deno.errors.Interrupted ||
@@ -417,9 +404,9 @@ export class Stream extends StreamCallbacks {
    * from the start, and `onSSLHandshake()` fires before `onConnect()`. On a
    * connected stream (STARTTLS): the upgrade happens once every write queued
    * so far was sent; writes made meanwhile are sent over TLS afterwards.
-   * A client stream verifies the server (`hostname`, `caCerts`); a stream
-   * accepted by a plain server acts as the TLS server and needs `cert` and
-   * `key`.
+   * A client stream verifies the server (`hostname`, `caCerts`) and may
+   * present a certificate (`cert`, `key`: mutual TLS); a stream accepted by
+   * a plain server acts as the TLS server and needs `cert` and `key`.
    *
    * Call it from `onConnect()` or `onRead()` (a read must not be pending),
    * and only when no unread input is buffered: plaintext received before
@@ -440,57 +427,37 @@ export class Stream extends StreamCallbacks {
    * }
    * ```
    *
-   * @param options Client: `hostname`, `caCerts`, `alpnProtocols`; accepted stream: `cert`, `key`.
+   * @param options See {@linkcode TlsClientOptions}; for an accepted stream {@linkcode TlsServerOptions}.
    * @returns This stream.
    * @throws {StartTlsError} When unread plaintext is buffered, a read is
    * pending, the stream is already TLS, or it is not connected.
+   * @throws {TypeError} For a `cert` without its `key` (or not matching it),
+   * `caCerts` that are not PEM, or `requireClientCert` without `caCerts`.
    */
   startSSL(options: StartTlsOptions = {}): this {
-    if (this.#state === "idle") {
-      this.#tlsClient = options;
-      return this;
-    }
-    const accepted = this.#server !== null;
-    checkStartTls({
-      state: this.#state,
-      secure: this.#secure || this.#upgrading,
-      readPending: this.#reader.pending,
-      unread: this[deframer].unread,
-      accepted,
-    }, options);
-    this.#upgrading = true;
-    this[deframer].held = true;
-    this[writer].runExclusive((plain) => {
-      let secured: Transport;
-      try {
-        secured = upgrade(plain, options, accepted, this.#connector?.hostname);
-      } catch (error) {
-        this.#upgrading = false;
-        this.#handshakeFailed(error as TlsHandshakeError);
-        return Promise.resolve();
-      }
-      if (this.#state === "closed") return Promise.resolve(secured.close());
-      // The TLS connection is the stream's from now on: later writes wait in
-      // it for the handshake, and close() or engine.stop() end it at once
-      // unless a write waits (a flushing close then waits for the handshake).
-      this.#transport = secured;
-      handshakeWithin(this.engine, secured, 0).then(
-        () => {
-          if (this.#state === "closed") return;
-          this.#secure = true;
-          this.#upgrading = false;
-          this[deframer].held = this.#paused || this.#state !== "connected";
-          notify(this, this.onSSLHandshake);
-          if (this[readable]()) this.#reader.start(this.#transport!);
-        },
-        (error: TlsHandshakeError) => {
-          this.#upgrading = false;
-          this.#handshakeFailed(error);
-        },
-      );
-      return Promise.resolve();
-    }, true);
+    this.#tls ??= new StreamTls(this);
+    this.#tls.start(options, this.#reader.pending, this.#connector?.hostname);
     return this;
+  }
+
+  /** @ignore */
+  [useTransport](transport: Transport): void {
+    this.#transport = transport;
+  }
+
+  /** @ignore */
+  [startReading](): void {
+    this.#reader.start(this.#transport!);
+  }
+
+  /** The ALPN protocol the handshake settled on; `null` for none, or before `onSSLHandshake()`. */
+  get alpnProtocol(): string | null {
+    return tlsSession(this.#transport)?.alpnProtocol ?? null;
+  }
+
+  /** The certificate the TLS peer sent (see {@linkcode PeerCertificate}), or `null`; readable from `onSSLHandshake()` to `onClose()`. */
+  get peerCertificate(): PeerCertificate | null {
+    return tlsSession(this.#transport)?.peerCertificate ?? null;
   }
 
   /**

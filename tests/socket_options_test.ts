@@ -9,6 +9,7 @@
 
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import { Server, Stream } from "../mod.ts";
+import { testCerts } from "./_certs.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
 import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
 
@@ -139,6 +140,73 @@ time.sleep(10)
     const options = await socketOptions(accepted!);
     strictEqual(options.noDelay, false);
     strictEqual(options.keepAlive, true);
+    await peer.stop();
+    server.close();
+  });
+});
+
+Deno.test("Stream noDelay and keepAlive apply to the TCP socket under TLS, before connect and at once", async () => {
+  const { trusted } = await testCerts();
+  const peer = new Subprocess("python3", [
+    "-c",
+    PY_ACCEPT_ONCE + `
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+s = context.wrap_socket(conn, server_side=True)
+while s.recv(65536): pass
+`,
+    trusted.certPath,
+    trusted.keyPath,
+  ]);
+  const port = Number((await peer.waitForMatch(/PORT (\d+)\n/))[1]);
+  await withEngine(async (engine) => {
+    const client = new Stream({ engine }).startSSL({
+      hostname: "localhost",
+      caCerts: [trusted.cert],
+    });
+    client.noDelay = false;
+    client.keepAlive = true;
+    client.connect(["127.0.0.1", port]);
+    await client.ready;
+    strictEqual(client.secure, true);
+    deepStrictEqual(await socketOptions(client), { noDelay: false, keepAlive: true });
+    client.noDelay = true;
+    client.keepAlive = false;
+    deepStrictEqual(await socketOptions(client), { noDelay: true, keepAlive: false });
+    client.close();
+  });
+  await peer.stop();
+});
+
+Deno.test("Stream noDelay and keepAlive set by an accepted TLS stream apply to its TCP socket", async () => {
+  const { trusted } = await testCerts();
+  let accepted: Stream | null = null;
+  class Tuned extends Stream {
+    override onConnect(): void {
+      this.noDelay = false;
+      this.keepAlive = true;
+      accepted = this;
+    }
+  }
+  await withEngine(async (engine) => {
+    const server = new Server({ ConnectionClass: Tuned, engine })
+      .startSSL({ cert: trusted.cert, key: trusted.key }).listen(["127.0.0.1", 0]);
+    const { port } = (await listening(server)) as Deno.NetAddr;
+    const peer = new Subprocess("python3", [
+      "-c",
+      `
+import socket, ssl, sys, time
+context = ssl.create_default_context(cafile=sys.argv[1])
+s = context.wrap_socket(socket.create_connection(("127.0.0.1", ${port})), server_hostname="localhost")
+print("CONNECTED", flush=True)
+time.sleep(10)
+`,
+      trusted.certPath,
+    ]);
+    await peer.waitFor("CONNECTED");
+    await until(() => accepted !== null, "the accepted stream");
+    strictEqual(accepted!.secure, true);
+    deepStrictEqual(await socketOptions(accepted!), { noDelay: false, keepAlive: true });
     await peer.stop();
     server.close();
   });

@@ -1,14 +1,15 @@
 /**
- * `Stream.end()` (half-close) and `writeLowWaterMark`, against Python peers
- * on 127.0.0.1.
+ * `Stream.end()` (half-close, over TCP and TLS) and `writeLowWaterMark`,
+ * against Python peers on 127.0.0.1.
  *
  * @module
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { ChannelClosedError, Stream } from "../mod.ts";
-import { until, withEngine } from "./_helpers.ts";
-import { PY_ACCEPT_ONCE, Subprocess } from "./_subprocess.ts";
+import { ChannelClosedError, Server, Stream } from "../mod.ts";
+import { testCerts } from "./_certs.ts";
+import { listening, until, withEngine } from "./_helpers.ts";
+import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
 
 /** A Python server that reads to EOF, then replies with the byte count and closes. */
 async function readsToEofThenReplies(): Promise<{ port: number; peer: Subprocess }> {
@@ -143,4 +144,105 @@ Deno.test("Stream writeLowWaterMark throws a RangeError at assignment for a bad 
   throws(() => stream.writeLowWaterMark = Infinity, RangeError);
   stream.writeLowWaterMark = 1024;
   strictEqual(stream.writeLowWaterMark, 1024);
+});
+
+Deno.test("Stream end over TLS sends queued writes, close_notify and a FIN, and still reads the peer's reply", async () => {
+  const { trusted } = await testCerts();
+  const peer = new Subprocess("python3", [
+    "-c",
+    PY_ACCEPT_ONCE + `
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+conn.settimeout(10)
+# A FIN without close_notify would raise SSLEOFError here, not read as the end.
+s = context.wrap_socket(conn, server_side=True, suppress_ragged_eofs=False)
+total = 0
+while True:
+    data = s.recv(65536)
+    if not data: break
+    total += len(data)
+s.sendall(f"got {total}\\n".encode())
+s.close()
+`,
+    trusted.certPath,
+    trusted.keyPath,
+  ]);
+  const port = Number((await peer.waitForMatch(/PORT (\d+)\n/))[1]);
+  const events: string[] = [];
+  class Upload extends Stream {
+    override onConnect(): void {
+      this.readDelimiter = "\n";
+      this.encoding = "utf-8";
+      this.write("x".repeat(300_000));
+      this.write("tail");
+      this.end();
+      throws(() => this.write("late"), ChannelClosedError);
+    }
+    override onRead(line: string): void {
+      events.push(line);
+    }
+    override onEnd(): void {
+      events.push("end");
+      super.onEnd();
+    }
+    override onClose(): void {
+      events.push("close");
+    }
+  }
+  await withEngine(async (engine) => {
+    new Upload({ engine }).startSSL({ hostname: "localhost", caCerts: [trusted.cert] })
+      .connect(["127.0.0.1", port]);
+    await until(() => events.includes("close"), "onClose", 10_000);
+  });
+  deepStrictEqual(events, ["got 300004", "end", "close"]);
+  strictEqual((await peer.status()).success, true, peer.stderr);
+});
+
+Deno.test("Stream end on an accepted TLS stream lets a Python client read to EOF and still reply", async () => {
+  const { trusted } = await testCerts();
+  const events: string[] = [];
+  class Greeter extends Stream {
+    override onConnect(): void {
+      this.readDelimiter = "\n";
+      this.encoding = "utf-8";
+      this.write("welcome\n");
+      this.end();
+    }
+    override onRead(line: string): void {
+      events.push(line);
+    }
+    override onEnd(): void {
+      events.push("end");
+      super.onEnd();
+    }
+    override onClose(): void {
+      events.push("close");
+    }
+  }
+  await withEngine(async (engine) => {
+    const server = new Server({ ConnectionClass: Greeter, engine })
+      .startSSL({ cert: trusted.cert, key: trusted.key }).listen(["127.0.0.1", 0]);
+    const { port } = (await listening(server)) as Deno.NetAddr;
+    const out = await python(
+      `
+import socket, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[2])
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s = context.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+data = b""
+while True:
+    chunk = s.recv(100)
+    if not chunk: break
+    data += chunk
+s.sendall(b"bye after " + str(len(data)).encode() + b"\\n")
+s.close()
+print(data.decode(), end="")
+`,
+      [String(port), trusted.certPath],
+    );
+    strictEqual(out, "welcome\n");
+    await until(() => events.includes("close"), "onClose");
+    server.close();
+  });
+  deepStrictEqual(events, ["bye after 8", "end", "close"]);
 });

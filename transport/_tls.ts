@@ -64,7 +64,8 @@ import {
   tuneAccepted,
 } from "./_socket.ts";
 import type { TlsClientOptions, TlsServerOptions } from "./tls_options.ts";
-import { checkServerKeys } from "./_tls_server_keys.ts";
+import { checkCaCerts, checkServerKeys } from "./_tls_server_keys.ts";
+import type { TlsSession } from "./_tls_peer.ts";
 import { connectTlsOver, serveTls } from "./_tls_start.ts";
 import { TlsTransport } from "./_tls_transport.ts";
 
@@ -148,6 +149,8 @@ function startClient(plain: Transport, options: TlsClientOptions): TlsTransport 
     hostname: options.hostname ?? remote.hostname,
     caCerts: options.caCerts,
     alpnProtocols: options.alpnProtocols,
+    cert: options.cert,
+    key: options.key,
   });
 }
 
@@ -210,7 +213,13 @@ export async function listenTls(
     );
   }
   const plain = await listenStream(address, options);
-  const serverKeys = { cert: keys.cert, key: keys.key, alpnProtocols: keys.alpnProtocols };
+  const serverKeys = {
+    cert: keys.cert,
+    key: keys.key,
+    alpnProtocols: keys.alpnProtocols,
+    caCerts: keys.caCerts,
+    requireClientCert: keys.requireClientCert,
+  };
   return {
     get addr(): Deno.Addr {
       return plain.addr;
@@ -224,6 +233,45 @@ export async function listenTls(
       plain.close();
     },
   };
+}
+
+/**
+ * Checks TLS options when they are given (`startSSL()`), so that what
+ * cannot work throws then rather than failing every handshake: a client
+ * certificate without its key (or not matching it), `caCerts` that are not
+ * PEM certificates, `requireClientCert` without `caCerts`, a server without
+ * `cert` and `key` strings. Whether a server's own `cert` and `key` are
+ * usable is checked at `listen()` (a `ListenError`).
+ *
+ * @throws {TypeError} Naming what is wrong.
+ */
+export function checkTlsOptions(
+  options: TlsClientOptions & Partial<TlsServerOptions>,
+  side: "client" | "server",
+): void {
+  if (side === "server" && (typeof options?.cert !== "string" || typeof options.key !== "string")) {
+    throw new TypeError("startSSL needs { cert, key } as PEM strings");
+  }
+  if (options.caCerts !== undefined) checkCaCerts(options.caCerts);
+  if (options.requireClientCert === true && options.caCerts === undefined) {
+    throw new TypeError(
+      "requireClientCert needs caCerts: the CA certificates that sign client certificates",
+    );
+  }
+  if (side === "server") return;
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new TypeError("A client certificate needs both cert and key (PEM strings)");
+  }
+  if (options.cert !== undefined) checkServerKeys(options.cert, options.key!);
+}
+
+/**
+ * What a TLS connection's handshake settled (ALPN protocol, the peer's
+ * certificate); `null` for a plain connection or before the handshake
+ * completed. Still readable after the connection closed.
+ */
+export function tlsSession(transport: Transport | null): TlsSession | null {
+  return transport instanceof TlsTransport ? transport.session : null;
 }
 
 /**

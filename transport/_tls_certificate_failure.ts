@@ -25,8 +25,8 @@ const UNKNOWN_ISSUER = new Set([
 /** A rejected server certificate: the error to report, and the TLS alert that says why. */
 export interface CertificateFailure {
   error: Error;
-  /** A fatal alert record, sent in the clear as Deno's TLS (rustls) does. */
-  alert: Uint8Array;
+  /** A fatal alert record, sent in the clear as Deno's TLS (rustls) does; `null` for none. */
+  alert: Uint8Array | null;
 }
 
 /** TLS alert descriptions (RFC 8446, 6.2). */

@@ -24,11 +24,15 @@ import { PlainDuplex } from "./_tls_duplex.ts";
 import { secureContext } from "./_tls_server_keys.ts";
 import { TlsTransport } from "./_tls_transport.ts";
 
-/** The certificate, key and ALPN protocols of the TLS server end. */
+/** The certificate, key and ALPN protocols of the TLS server end, and how it checks clients. */
 export interface ServerTlsOptions {
   cert: string;
   key: string;
   alpnProtocols?: string[];
+  /** CAs of client certificates: ask each client for one, verify what it sends. */
+  caCerts?: string[];
+  /** Fail a client that sends no certificate (with `caCerts`). */
+  requireClientCert?: boolean;
 }
 
 /** What the TLS client end verifies and offers. */
@@ -38,24 +42,34 @@ export interface ClientTlsOptions {
   /** CAs to trust instead of the default ones. */
   caCerts?: string[];
   alpnProtocols?: string[];
+  /** A client certificate chain and its key (PEM), sent when the server asks. */
+  cert?: string;
+  key?: string;
 }
 
 /**
  * Starts the server side of a TLS handshake over a plain connection. The
  * plain connection belongs to the result from now on (closed with it).
  *
+ * With `caCerts` the client is asked for a certificate; the handshake
+ * fails for one these CAs did not sign (`_tls_peer.ts`), or for none with
+ * `requireClientCert`.
+ *
  * @param plain A connection accepted by a server; no read may be pending.
- * @param options Certificate chain and key (PEM), ALPN protocols.
+ * @param options Certificate chain and key (PEM), ALPN protocols, client CAs.
  * @returns The TLS connection, its handshake under way (`handshake()`).
  */
 export function serveTls(plain: Transport, options: ServerTlsOptions): TlsTransport {
   const duplex = new PlainDuplex(plain);
+  const checksClients = options.caCerts !== undefined;
   const socket = new TLSSocket(duplex, {
     isServer: true,
-    secureContext: secureContext(options.cert, options.key),
+    secureContext: secureContext(options.cert, options.key, options.caCerts),
     ALPNProtocols: options.alpnProtocols,
+    requestCert: checksClients,
+    rejectUnauthorized: checksClients && options.requireClientCert === true,
   });
-  return new TlsTransport(plain, duplex, socket, "secure");
+  return new TlsTransport(plain, duplex, socket, "secure", undefined, checksClients);
 }
 
 /**
@@ -65,7 +79,7 @@ export function serveTls(plain: Transport, options: ServerTlsOptions): TlsTransp
  * connection belongs to the result from now on (closed with it).
  *
  * @param plain A connected client connection; no read may be pending.
- * @param options The name to verify, the CAs, the ALPN protocols.
+ * @param options The name to verify, the CAs, the ALPN protocols, a client certificate.
  * @returns The TLS connection, its handshake under way (`handshake()`).
  */
 export function connectTlsOver(plain: Transport, options: ClientTlsOptions): TlsTransport {
@@ -77,6 +91,8 @@ export function connectTlsOver(plain: Transport, options: ClientTlsOptions): Tls
     servername: isIP(hostname) === 0 ? hostname : undefined,
     ca: options.caCerts,
     ALPNProtocols: options.alpnProtocols,
+    cert: options.cert,
+    key: options.key,
     // The stream may still write after the server's end (onEnd), as on TCP.
     allowHalfOpen: true,
   };

@@ -43,6 +43,13 @@ import type { TLSSocket } from "node:tls";
 import type { Transport } from "./_socket.ts";
 import { certificateFailure } from "./_tls_certificate_failure.ts";
 import type { PlainDuplex } from "./_tls_duplex.ts";
+import {
+  clientRefusal,
+  refusedByServer,
+  serverFailure,
+  sessionOf,
+  type TlsSession,
+} from "./_tls_peer.ts";
 
 /** Decrypted bytes queued unread before the connection is no longer read. */
 export const READ_HIGH_WATER = 64 * 1024;
@@ -104,6 +111,9 @@ export class TlsTransport implements Transport {
   #ending: Promise<void> | null = null;
   /** Writes made during the handshake wait for it. */
   #handshakeWait: PromiseWithResolvers<void> | null = null;
+  #session: TlsSession | null = null;
+  /** The client side (it verified `hostname`). */
+  readonly #client: boolean;
 
   /**
    * Takes over `plain` (through `duplex`) and `socket`.
@@ -112,6 +122,8 @@ export class TlsTransport implements Transport {
    * `"secure"` on the server side, `"secureConnect"` (after verification) on
    * the client side.
    * @param hostname For a client: the name verified, for error messages.
+   * @param checksClients For a server with `caCerts`: a client certificate
+   * they did not sign fails the handshake.
    */
   constructor(
     plain: Transport,
@@ -119,13 +131,15 @@ export class TlsTransport implements Transport {
     socket: TLSSocket,
     secureEvent: "secure" | "secureConnect",
     hostname?: string,
+    checksClients = false,
   ) {
     this.localAddr = plain.localAddr;
     this.remoteAddr = plain.remoteAddr;
     this.#plain = plain;
+    this.#client = hostname !== undefined;
     this.#duplex = duplex;
     this.#socket = socket;
-    this.#secured = this.#watchHandshake(secureEvent, hostname);
+    this.#secured = this.#watchHandshake(secureEvent, hostname, checksClients);
     // Nobody may ask (the stream closed first): not an unhandled rejection.
     this.#secured.catch(() => {});
     socket.on("data", (chunk: Uint8Array) => this.#data(chunk));
@@ -141,6 +155,11 @@ export class TlsTransport implements Transport {
     return this.#secure;
   }
 
+  /** What the handshake settled (ALPN, the peer's certificate); `null` until it completed. */
+  get session(): TlsSession | null {
+    return this.#session;
+  }
+
   /** Resolves once the Deno connection is closed. */
   get released(): Promise<void> {
     return this.#duplex.released;
@@ -154,7 +173,11 @@ export class TlsTransport implements Transport {
     return this.#secured;
   }
 
-  #watchHandshake(secureEvent: string, hostname: string | undefined): Promise<void> {
+  #watchHandshake(
+    secureEvent: string,
+    hostname: string | undefined,
+    checksClients: boolean,
+  ): Promise<void> {
     const socket = this.#socket;
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown): void => {
@@ -169,8 +192,10 @@ export class TlsTransport implements Transport {
           this.#handshakeWait = null;
           return resolve();
         }
-        const failure = hostname === undefined ? null : certificateFailure(error, hostname);
-        if (failure !== null) this.#duplex.farewell(failure.alert);
+        const failure = hostname === undefined
+          ? serverFailure(error)
+          : certificateFailure(error, hostname);
+        if (failure?.alert) this.#duplex.farewell(failure.alert);
         // The socket goes now; writes waiting for the handshake stay pending
         // until close(), so that the stream hears of the failed handshake
         // first, not of a failed write.
@@ -178,7 +203,11 @@ export class TlsTransport implements Transport {
         this.#release();
         reject(failure?.error ?? error);
       };
-      const onSecure = (): void => settle();
+      const onSecure = (): void => {
+        const refused = checksClients ? clientRefusal(socket) : null;
+        if (refused === null) this.#session = sessionOf(socket);
+        settle(refused ?? undefined);
+      };
       const onEnd = (): void => {
         settle(
           this.#error ??
@@ -254,6 +283,7 @@ export class TlsTransport implements Transport {
   }
 
   #fail(error: unknown): void {
+    if (this.#client && this.#secure) error = refusedByServer(error, this.remoteAddr) ?? error;
     this.#error ??= error;
     this.#settleReader(this.#error);
     this.#settleDrain(this.#error);

@@ -18,6 +18,16 @@
  * };
  * new Stream().startSSL(options).connect(["127.0.0.1", 4443]);
  * ```
+ *
+ * @example Presenting a client certificate (mutual TLS)
+ * ```ts
+ * import { Stream } from "@pants/pants";
+ *
+ * new Stream().startSSL({
+ *   cert: Deno.readTextFileSync("client.pem"),
+ *   key: Deno.readTextFileSync("client.key"),
+ * }).connect(["db.example", 5433]);
+ * ```
  */
 export interface TlsClientOptions {
   /**
@@ -35,11 +45,25 @@ export interface TlsClientOptions {
    */
   caCerts?: string[];
   /**
-   * ALPN protocols to offer, most preferred first.
+   * ALPN protocols to offer, most preferred first; the server's choice is
+   * `stream.alpnProtocol` after `onSSLHandshake()`.
    *
    * @default {undefined}
    */
   alpnProtocols?: string[];
+  /**
+   * A client certificate chain (PEM, the client's certificate first) to
+   * present when the server asks for one (mutual TLS); give `key` with it.
+   *
+   * @default {undefined}
+   */
+  cert?: string;
+  /**
+   * The private key (PEM) of `cert`.
+   *
+   * @default {undefined}
+   */
+  key?: string;
 }
 
 /**
@@ -57,6 +81,18 @@ export interface TlsClientOptions {
  * };
  * new Server(Stream).startSSL(tls).listen(4443);
  * ```
+ *
+ * @example Mutual TLS: only clients with a certificate signed by our CA
+ * ```ts
+ * import { Server, Stream } from "@pants/pants";
+ *
+ * new Server(Stream).startSSL({
+ *   cert: Deno.readTextFileSync("cert.pem"),
+ *   key: Deno.readTextFileSync("key.pem"),
+ *   caCerts: [Deno.readTextFileSync("clients-ca.pem")],
+ *   requireClientCert: true,
+ * }).listen(4443);
+ * ```
  */
 export interface TlsServerOptions {
   /** The certificate chain, PEM (the server's certificate first). */
@@ -64,16 +100,36 @@ export interface TlsServerOptions {
   /** The private key, PEM. */
   key: string;
   /**
-   * ALPN protocols to accept, most preferred first.
+   * ALPN protocols to accept, most preferred first. A client that offers
+   * ALPN but none of these fails its handshake (`no_application_protocol`);
+   * one that offers none is served, with `stream.alpnProtocol` `null`.
    *
    * @default {undefined}
    */
   alpnProtocols?: string[];
+  /**
+   * PEM certificates of the CAs that sign client certificates: the server
+   * then asks each client for a certificate, and one that presents a
+   * certificate these CAs did not sign (or an expired one) fails its
+   * handshake. A client may present none unless `requireClientCert`.
+   *
+   * @default {undefined}
+   */
+  caCerts?: string[];
+  /**
+   * Fail the handshake of a client that presents no certificate (mutual
+   * TLS); needs `caCerts`.
+   *
+   * @default {false}
+   */
+  requireClientCert?: boolean;
 }
 
 /**
  * What `stream.startSSL()` takes: the client options, and on a stream
- * accepted by a plain server (which acts as the TLS server) `cert` and `key`.
+ * accepted by a plain server (which acts as the TLS server) the server
+ * options (`cert` and `key`, and `caCerts` / `requireClientCert` to check
+ * the client's certificate).
  *
  * @example Usage
  * ```ts
@@ -84,3 +140,38 @@ export interface TlsServerOptions {
  * ```
  */
 export type StartTlsOptions = TlsClientOptions & Partial<TlsServerOptions>;
+
+/**
+ * The certificate a TLS peer presented, as `stream.peerCertificate` gives
+ * it after `onSSLHandshake()`: the server's (always, on a client stream),
+ * or a client's (on a server stream whose server asks for one with
+ * `caCerts`, when the client sent one; it was verified against them).
+ *
+ * @example Who is the client?
+ * ```ts
+ * import { type PeerCertificate, Stream } from "@pants/pants";
+ *
+ * class Authenticated extends Stream {
+ *   override onSSLHandshake(): void {
+ *     const peer: PeerCertificate | null = this.peerCertificate;
+ *     console.log(peer?.subject, peer?.fingerprint256, peer?.validTo.toISOString());
+ *   }
+ * }
+ * ```
+ */
+export interface PeerCertificate {
+  /** The subject's distinguished name, one `key=value` per line (`"CN=alice"`), as `node:crypto`'s `X509Certificate.subject`. */
+  readonly subject: string;
+  /** The issuer's distinguished name, in the same form. */
+  readonly issuer: string;
+  /** The start of the validity period. */
+  readonly validFrom: Date;
+  /** The end of the validity period. */
+  readonly validTo: Date;
+  /** The SHA-256 fingerprint of the DER bytes, hex pairs joined by colons (`"9F:94:…"`). */
+  readonly fingerprint256: string;
+  /** The serial number, hex. */
+  readonly serialNumber: string;
+  /** The certificate itself, DER. */
+  readonly raw: Uint8Array;
+}
