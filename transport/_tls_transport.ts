@@ -85,6 +85,7 @@ function denoError(error: unknown): unknown {
 export class TlsTransport implements Transport {
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
+  readonly proxy: Transport["proxy"];
   readonly #socket: TLSSocket;
   readonly #duplex: PlainDuplex;
   readonly #plain: Transport;
@@ -122,6 +123,7 @@ export class TlsTransport implements Transport {
   ) {
     this.localAddr = plain.localAddr;
     this.remoteAddr = plain.remoteAddr;
+    this.proxy = plain.proxy;
     this.#plain = plain;
     this.#duplex = duplex;
     this.#socket = socket;
