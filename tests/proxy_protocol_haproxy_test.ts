@@ -68,7 +68,7 @@ sys.stdout.write(data.decode())
 s.close()
 `;
 
-function config(v1: number, v2: number, backend: number): string {
+function config(v1: number, v2: number, relay: number, backend: number): string {
   return `global
   maxconn 64
 defaults
@@ -83,6 +83,9 @@ frontend v2
   bind 127.0.0.1:${v2}
   unique-id-format %{+X}o%ci:%cp_%fi:%fp_%Ts_%rt
   default_backend v2
+frontend relay
+  bind 127.0.0.1:${relay} accept-proxy
+  default_backend v2
 backend v1
   server pants 127.0.0.1:${backend} send-proxy
 backend v2
@@ -91,7 +94,7 @@ backend v2
 }
 
 async function withHaproxy(
-  body: (ports: { v1: number; v2: number }, backend: Backend) => Promise<void>,
+  body: (ports: { v1: number; v2: number; relay: number }, backend: Backend) => Promise<void>,
 ): Promise<void> {
   await withEngine(async (engine) => {
     const backend = new Backend({ engine });
@@ -99,12 +102,18 @@ async function withHaproxy(
     backend.listen(["127.0.0.1", 0]);
     const port = (await listening(backend) as Deno.NetAddr).port;
     const dir = await Deno.makeTempDir({ prefix: "pants_haproxy_" });
-    const ports = { v1: freePort(), v2: freePort() };
-    await Deno.writeTextFile(`${dir}/haproxy.cfg`, config(ports.v1, ports.v2, port));
+    const ports = { v1: freePort(), v2: freePort(), relay: freePort() };
+    await Deno.writeTextFile(
+      `${dir}/haproxy.cfg`,
+      config(ports.v1, ports.v2, ports.relay, port),
+    );
     const daemon = new Subprocess(haproxy!, ["-db", "-f", `${dir}/haproxy.cfg`]);
     try {
-      await waitForPort(ports.v1, "127.0.0.1", 10_000);
-      await waitForPort(ports.v2, "127.0.0.1", 10_000);
+      try {
+        for (const listen of Object.values(ports)) await waitForPort(listen, "127.0.0.1", 10_000);
+      } catch (error) {
+        throw new Error(`HAProxy did not start: ${daemon.stderr}`, { cause: error });
+      }
       await body(ports, backend);
     } finally {
       try {
@@ -170,6 +179,45 @@ Deno.test({
       const local = backend.headers.findIndex((header) => header?.command === "local");
       strictEqual(backend.remotes[local], "127.0.0.1");
       strictEqual(backend.headers[local]!.source, null);
+      deepStrictEqual(backend.errors, []);
+    });
+  },
+});
+
+/** A Pants client that says hello and keeps the two lines it gets back. */
+class Hello extends Stream {
+  readonly lines: string[] = [];
+  override onConnect(): void {
+    this.readDelimiter = "\n";
+    this.write("hello\n");
+  }
+  override onRead(line: Uint8Array): void {
+    this.lines.push(text(line));
+    if (this.lines.length === 2) this.close();
+  }
+}
+
+Deno.test({
+  name: "HAProxy's accept-proxy takes the headers connect({ proxyHeader }) sends, v1 and v2",
+  ignore: haproxy === undefined,
+  async fn() {
+    await withHaproxy(async (ports, backend) => {
+      for (const version of [1, 2] as const) {
+        const client = new Hello({ engine: backend.engine });
+        client.connect(["127.0.0.1", ports.relay], {
+          proxyHeader: {
+            version,
+            source: { hostname: "203.0.113.7", port: 51000 + version },
+            destination: { hostname: "198.51.100.1", port: 443 },
+          },
+        });
+        await until(() => client.closed, `the reply through HAProxy (v${version})`);
+        // HAProxy read our header and passed the client it names on (send-proxy-v2).
+        deepStrictEqual(client.lines, [
+          `203.0.113.7:${51000 + version} via 127.0.0.1`,
+          "echo hello",
+        ]);
+      }
       deepStrictEqual(backend.errors, []);
     });
   },

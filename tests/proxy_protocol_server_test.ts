@@ -15,6 +15,7 @@ import {
 } from "../mod.ts";
 import { encodeProxyHeader } from "../transport/_proxy_client.ts";
 import { testCerts } from "./_certs.ts";
+import { python } from "./_subprocess.ts";
 import {
   concat,
   connectTo,
@@ -149,6 +150,22 @@ Deno.test("a version 2 LOCAL header (a health check) keeps the balancer's addres
         greeting,
         `127.0.0.1:${local.port} 127.0.0.1:${(address as Deno.NetAddr).port} via 127.0.0.1`,
       );
+    } finally {
+      conn.close();
+    }
+  });
+});
+
+Deno.test("a version 1 UNKNOWN header keeps the balancer's address", async () => {
+  await withServer(async (_server, address) => {
+    const conn = await connectTo(address);
+    try {
+      await conn.write(utf8("PROXY UNKNOWN\r\nhi\n"));
+      const local = conn.localAddr as Deno.NetAddr;
+      deepStrictEqual(await lines(conn, 2), [
+        `127.0.0.1:${local.port} 127.0.0.1:${(address as Deno.NetAddr).port} via 127.0.0.1`,
+        "echo hi",
+      ]);
     } finally {
       conn.close();
     }
@@ -388,6 +405,63 @@ Deno.test("a TLS server reads the PROXY header before the handshake", async () =
       "echo hello",
     ]);
     strictEqual(client.secure, true);
+  }, (server) => {
+    server.proxyProtocol = { trusted: LOOPBACK };
+    server.startSSL({ cert: certs.cert, key: certs.key });
+  });
+});
+
+/**
+ * A Python TLS client that sends the PROXY header and its ClientHello in
+ * one write (so they arrive in one read), then says hello and prints the
+ * two lines it gets back.
+ */
+const HEADER_AND_HELLO_PY = `
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+first = True
+while True:
+    try:
+        tls.do_handshake()
+        done = True
+    except ssl.SSLWantReadError:
+        done = False
+    data = outgoing.read()
+    if first:
+        data = bytes.fromhex(sys.argv[3]) + data
+        first = False
+    if data:
+        sock.sendall(data)
+    if done:
+        break
+    incoming.write(sock.recv(65536))
+tls.write(b"hello\\n")
+sock.sendall(outgoing.read())
+got = b""
+while got.count(b"\\n") < 2:
+    try:
+        got += tls.read(4096)
+    except ssl.SSLWantReadError:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        incoming.write(chunk)
+sys.stdout.write(got.decode())
+`;
+
+Deno.test("a TLS server takes a ClientHello that arrives in the header's read", async () => {
+  await withServer(async (_server, address) => {
+    const header = encodeProxyHeader({ version: 2, source: SOURCE, destination: DESTINATION });
+    const hex = Array.from(header, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    const port = String((address as Deno.NetAddr).port);
+    const out = await python(HEADER_AND_HELLO_PY, [port, certs.certPath, hex]);
+    deepStrictEqual(out.trimEnd().split("\n"), [
+      "203.0.113.7:51234 198.51.100.1:443 via 127.0.0.1",
+      "echo hello",
+    ]);
   }, (server) => {
     server.proxyProtocol = { trusted: LOOPBACK };
     server.startSSL({ cert: certs.cert, key: certs.key });

@@ -86,21 +86,24 @@ async function ask(conn: Deno.Conn, lines: Lines, n: number, tally: Tally): Prom
   return match[3] === undefined;
 }
 
+/** The most requests one client makes (the loops are bounded in time too). */
+const MAX_REQUESTS = 100_000;
+
 /** A client on long-lived connections: a new one only after a `bye`. */
 async function longLived(port: number, tally: Tally, until: () => boolean): Promise<void> {
   let n = 0;
-  while (!until()) {
+  while (!until() && n < MAX_REQUESTS) {
     const opened = await open(port, tally);
     if (opened === null) continue;
     const [conn, lines] = opened;
-    while (!until() && await ask(conn, lines, n++, tally));
+    while (!until() && n < MAX_REQUESTS && await ask(conn, lines, n++, tally));
     closeQuietly(conn);
   }
 }
 
 /** A client that opens a connection per request. */
 async function perRequest(port: number, tally: Tally, until: () => boolean): Promise<void> {
-  for (let n = 0; !until(); n++) {
+  for (let n = 0; !until() && n < MAX_REQUESTS; n++) {
     const opened = await open(port, tally);
     if (opened === null) continue;
     await ask(opened[0], opened[1], n, tally);
