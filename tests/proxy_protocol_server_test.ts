@@ -188,6 +188,31 @@ Deno.test("a header sent byte by byte is read whole before the stream connects",
   });
 });
 
+Deno.test("the largest version 2 header, 16 + 65,535 bytes, is read whole with the data after it", async () => {
+  await withServer(async (server, address) => {
+    const conn = await connectTo(address);
+    try {
+      const padding = { type: 0x04, value: new Uint8Array(0xffff - 12 - 3 - 11).fill(7) };
+      const id = { type: 0x05, value: utf8("last-tlv") };
+      const header = encodeProxyHeader({
+        version: 2,
+        source: SOURCE,
+        destination: DESTINATION,
+        tlvs: [padding, id],
+      });
+      strictEqual(header.length, 16 + 0xffff);
+      await conn.write(concat([header, utf8("after\n")]));
+      deepStrictEqual(await lines(conn, 2), [
+        "203.0.113.7:51234 198.51.100.1:443 via 127.0.0.1",
+        "echo after",
+      ]);
+      strictEqual(text([...server.channels.values()][0]!.header!.uniqueId!), "last-tlv");
+    } finally {
+      conn.close();
+    }
+  });
+});
+
 Deno.test("an untrusted peer's header is ordinary data and its own address stays", async () => {
   await withServer(async (server, address) => {
     const conn = await connectTo(address);

@@ -245,7 +245,8 @@ function header(
 
 let crcTable: Uint32Array | null = null;
 
-function crc32c(bytes: Uint8Array): number {
+/** CRC32C of `bytes` (the checksum of a version 2 header's CRC32C TLV). */
+export function crc32c(bytes: Uint8Array): number {
   if (crcTable === null) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -271,9 +272,6 @@ function checkCrc(whole: Uint8Array, tlvs: ProxyTlv[], addressBytes: number): vo
   const expected = ((sent[0]! << 24) | (sent[1]! << 16) | (sent[2]! << 8) | sent[3]!) >>> 0;
   if (crc32c(copy) !== expected) fail("malformed", "its CRC32C checksum does not match");
 }
-
-/** CRC32C of `bytes`, for tests and senders. */
-export { crc32c };
 
 // --- the incremental reader ----------------------------------------------
 

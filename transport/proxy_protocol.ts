@@ -79,8 +79,8 @@ export interface ProxyProtocolOptions {
   /**
    * CIDR ranges (`"10.0.0.0/8"`, `"fd00::/8"`) or single addresses of the
    * trusted balancers. A connection from one of them must start with a
-   * header; a connection from anyone else is read as it is (a header from
-   * it is ordinary data, never believed).
+   * header; a connection from anyone else (Unix socket peers included) is
+   * read as it is (a header from it is ordinary data, never believed).
    */
   readonly trusted: readonly string[];
   /**
