@@ -34,6 +34,15 @@ export type { AddressInput } from "./transport/address.ts";
 export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";
 export { ProxyError } from "./transport/proxy_error.ts";
 export {
+  type ProxyHeader,
+  type ProxyHeaderAddress,
+  type ProxyHeaderOptions,
+  ProxyProtocolError,
+  type ProxyProtocolErrorReason,
+  type ProxyProtocolOptions,
+  type ProxyTlv,
+} from "./transport/proxy_protocol.ts";
+export {
   DatagramError,
   type DatagramErrorOptions,
   type DatagramErrorReason,

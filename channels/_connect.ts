@@ -24,6 +24,7 @@ import { hostPort, type ResolvedAddress } from "../transport/address.ts";
 import { connectStream, type Transport } from "../transport/_socket.ts";
 import { connectSocks5, type Socks5Proxy } from "../transport/_socks5.ts";
 import { connectTls } from "../transport/_tls.ts";
+import { encodeProxyHeader, sendProxyHeader } from "../transport/_proxy_client.ts";
 import type { TlsClientOptions } from "../transport/tls_options.ts";
 import { StreamConnectError } from "../transport/errors.ts";
 import type { ConnectOptions } from "./connect_options.ts";
@@ -45,6 +46,11 @@ function checkOptions(options: ConnectOptions): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`Invalid signal ${describe(options.signal)}: expected an AbortSignal`);
   }
+  if (options.proxyHeader !== undefined && options.proxy !== undefined) {
+    throw new TypeError(
+      "A proxyHeader cannot be sent through a SOCKS5 proxy: use one or the other",
+    );
+  }
 }
 
 /** A client's connect, from `connect()` until it connected, failed or was closed. */
@@ -52,6 +58,8 @@ export class ConnectAttempt {
   readonly #engine: Engine;
   readonly #options: ConnectOptions;
   readonly #where: string;
+  /** The PROXY protocol header to send first, encoded. */
+  readonly #header: Uint8Array | null;
   readonly #abandon = new AbortController();
   readonly #ready: PromiseWithResolvers<void>;
   #timer: Timer | null = null;
@@ -75,6 +83,9 @@ export class ConnectAttempt {
     previous?: ConnectAttempt,
   ) {
     checkOptions(options);
+    this.#header = options.proxyHeader === undefined
+      ? null
+      : encodeProxyHeader(options.proxyHeader);
     this.#engine = engine;
     this.#options = options;
     this.#where = address.transport === "unix"
@@ -107,7 +118,8 @@ export class ConnectAttempt {
 
   /**
    * Opens the connection, within the deadline and the caller's signal:
-   * through a SOCKS5 proxy, with TLS from the start, or plain. `started`
+   * through a SOCKS5 proxy, with TLS from the start, or plain (after the
+   * PROXY header, when one is to be sent first). `started`
    * gets a connection whose handshake is under way (closing it ends that).
    */
   open(
@@ -116,12 +128,17 @@ export class ConnectAttempt {
     tls: TlsClientOptions | null,
     started: (pending: Transport) => void,
   ): Promise<Transport> {
+    const header = this.#header;
+    const plain = header === null
+      ? connectStream
+      : (to: ResolvedAddress, signal?: AbortSignal) =>
+        connectStream(to, signal).then((conn) => sendProxyHeader(conn, header));
     return this.run((signal) =>
       proxy !== null
         ? connectSocks5(proxy, address, tls, started, signal)
         : tls === null
-        ? connectStream(address, signal)
-        : connectTls(address, tls, started, signal)
+        ? plain(address, signal)
+        : connectTls(address, tls, started, signal, plain)
     );
   }
 

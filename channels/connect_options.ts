@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { ProxyHeaderOptions } from "../transport/proxy_protocol.ts";
+
 /**
  * Options for `Stream.connect()`: a deadline and a cancel switch for the
  * connect. Either one ends a pending connect in `onConnectError`, and the
@@ -52,6 +54,16 @@ export interface ConnectOptions {
    * @default {undefined}
    */
   proxy?: string;
+  /**
+   * A PROXY protocol header (HAProxy's, version 1 or 2) to send first, before
+   * anything else (before the TLS handshake of a TLS client): for Pants
+   * acting as a balancer or proxy in front of a server that expects one. A
+   * bad header (addresses that are not IP literals, TLVs on version 1)
+   * throws a `TypeError` from `connect()`; not with `proxy`.
+   *
+   * @default {undefined}
+   */
+  proxyHeader?: ProxyHeaderOptions;
   /**
    * Connect again, with exponential backoff, after a failed connect or a
    * lost connection: `true` for the defaults, or the policy (see

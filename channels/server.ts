@@ -13,13 +13,10 @@ import { Stream } from "./stream.ts";
 import { checkTimeout } from "./_stream_timeouts.ts";
 import { accept, adopt, begin, forget } from "./_symbols.ts";
 import { type Acceptor, listenStream, type Transport, tuneAccepted } from "../transport/_socket.ts";
-import {
-  abortTransport,
-  checkTlsOptions,
-  handshake,
-  listenTls,
-  transportReleased,
-} from "../transport/_tls.ts";
+import { checkTlsOptions, listenTls } from "../transport/_tls.ts";
+import { proxyAcceptor, type ProxySettings, proxySettings } from "../transport/_proxy_acceptor.ts";
+import type { ProxyProtocolError, ProxyProtocolOptions } from "../transport/proxy_protocol.ts";
+import { refuse } from "./_refused.ts";
 import type { Timer } from "../engine/timer.ts";
 import { statistics } from "../engine/stats.ts";
 import { unhandledError } from "../engine/engine.ts";
@@ -60,6 +57,8 @@ export interface ServerOptions<S extends Stream = Stream> extends ChannelOptions
    * @default {Stream}
    */
   ConnectionClass?: StreamClass<S>;
+  /** Accept the PROXY protocol from these load balancers (see `Server.proxyProtocol`). */
+  proxyProtocol?: ProxyProtocolOptions | null;
 }
 
 /**
@@ -100,30 +99,6 @@ export interface ServerCloseOptions extends CloseOptions {
 export type RejectReason = "maxConnections" | "maxConnectionsPerAddress";
 
 type State = "idle" | "starting" | "listening" | "closed";
-
-/** How long a refused connection may take to go when no `handshakeTimeout` applies. */
-const REJECT_CLOSE_MS = 1000;
-
-/**
- * The stream of a refused connection: once it closed and its socket is
- * gone, its deadline is cancelled (so a flood of refused peers holds no
- * timers).
- */
-class Refused extends Stream {
-  readonly #transport: Transport;
-  readonly #deadline: Timer;
-
-  constructor(engine: Stream["engine"], transport: Transport, deadline: Timer) {
-    super({ engine });
-    this.#transport = transport;
-    this.#deadline = deadline;
-  }
-
-  override onClose(): void {
-    const deadline = this.#deadline;
-    transportReleased(this.#transport).then(() => deadline.cancel());
-  }
-}
 
 function hostOf(addr: Deno.Addr): string {
   const normal = normalizeAddr(addr);
@@ -229,6 +204,27 @@ export class Server<S extends Stream = Stream> extends Channel {
   set handshakeTimeout(ms: number) {
     this.#handshakeTimeout = checkTimeout("handshakeTimeout", ms);
   }
+  /**
+   * Load balancers whose connections start with a PROXY protocol header (v1
+   * or v2, see {@linkcode ProxyProtocolOptions}), read before the stream (and
+   * TLS) sees a byte: `remoteAddress`, `localAddress` and the per-address
+   * limit are the client's, `proxyAddress` the balancer's. A bad or late
+   * header closes that connection (`onProxyProtocolError`). `null`: none.
+   *
+   * @default {null}
+   * @throws {TypeError} At assignment, for a bad `trusted` range.
+   * @throws {RangeError} At assignment, for a bad `headerTimeout`.
+   * @throws {Error} Once the server listens.
+   */
+  get proxyProtocol(): ProxyProtocolOptions | null {
+    return this.#proxy?.options ?? null;
+  }
+  set proxyProtocol(options: ProxyProtocolOptions | null) {
+    if (this.#state !== "idle") {
+      throw new Error("Cannot set proxyProtocol on a server that listens: set it before listen()");
+    }
+    this.#proxy = options === null ? null : proxySettings(options);
+  }
 
   #timeout = 0;
   #frameTimeout = 0;
@@ -237,6 +233,7 @@ export class Server<S extends Stream = Stream> extends Channel {
   #acceptor: Acceptor | null = null;
   #address: Deno.Addr | null = null;
   #tls: TlsServerOptions | null = null;
+  #proxy: ProxySettings | null = null;
   #perAddress = new Map<string, number>();
   #drainTimer: Timer | null = null;
   #lastAcceptLog = 0;
@@ -250,6 +247,7 @@ export class Server<S extends Stream = Stream> extends Channel {
     const settings = typeof options === "function" ? { ConnectionClass: options } : options ?? {};
     super(settings);
     if (settings.ConnectionClass !== undefined) this.ConnectionClass = settings.ConnectionClass;
+    if (settings.proxyProtocol != null) this.proxyProtocol = settings.proxyProtocol;
   }
 
   /** Whether the server is closed. */
@@ -378,6 +376,19 @@ export class Server<S extends Stream = Stream> extends Channel {
   onReject(_stream: Stream, _reason: RejectReason): void {}
 
   /**
+   * Called when a trusted peer's connection had no valid PROXY header in
+   * time (see {@linkcode ProxyProtocolError}); that connection is closed
+   * already. The default logs it; the server keeps serving.
+   *
+   * @param error What was wrong.
+   * @param from The balancer's address.
+   */
+  onProxyProtocolError(error: ProxyProtocolError, from: Deno.Addr): void {
+    const where = "hostname" in from ? `${from.hostname}:${from.port}` : "a peer";
+    console.error(`${this.constructor.name} #${this.id}: from ${where}: ${error.message}`);
+  }
+
+  /**
    * Starts listening once the engine runs. `onListen()` or `onListenError()`
    * follows.
    *
@@ -397,9 +408,15 @@ export class Server<S extends Stream = Stream> extends Channel {
     this.engine.attach(this);
     this.engine.whenRunning(() => {
       if (this.#state !== "starting") return;
+      const proxy = this.#proxy;
+      const around = (plain: Acceptor): Acceptor =>
+        proxy === null ? plain : proxyAcceptor(plain, proxy, {
+          defer: (ms, fn) => this.engine.defer(ms, fn),
+          failed: (error, from) => notify(this, this.onProxyProtocolError, error, from),
+        });
       const listening = this.#tls === null
-        ? listenStream(resolved, options)
-        : listenTls(resolved, options, this.#tls);
+        ? listenStream(resolved, options).then(around)
+        : listenTls(resolved, options, this.#tls, around);
       listening.then(
         (acceptor) => {
           if (this.#state !== "starting") return acceptor.close();
@@ -481,26 +498,10 @@ export class Server<S extends Stream = Stream> extends Channel {
 
   #reject(transport: Transport, reason: RejectReason): void {
     this.engine[statistics].rejected++;
-    const tls = this.#tls !== null;
-    const limit = tls && this.#handshakeTimeout > 0 ? this.#handshakeTimeout : REJECT_CLOSE_MS;
-    // Whatever the peer does (stays silent, never reads), the connection ends by then.
-    const deadline = this.engine.defer(limit, () => {
-      stream.close({ flush: false });
-      abortTransport(transport);
+    const limit = this.#tls !== null ? this.#handshakeTimeout : 0;
+    refuse(this.engine, transport, this.#tls !== null, limit, (stream) => {
+      notify(this, this.onReject, stream, reason);
     });
-    const stream = new Refused(this.engine, transport, deadline);
-    stream[adopt](transport, null);
-    if (!tls) return this.#refuse(stream, reason);
-    handshake(transport).then(
-      () => this.#refuse(stream, reason),
-      () => stream.close({ flush: false }),
-    );
-  }
-
-  #refuse(stream: Stream, reason: RejectReason): void {
-    if (!stream.connected) return;
-    notify(this, this.onReject, stream, reason);
-    stream.close();
   }
 
   #adopt(transport: Transport, host: string): S | null {

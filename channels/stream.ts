@@ -13,6 +13,7 @@ import type { StructValue } from "../framing/struct_value.ts";
 import { normalizeAddr } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
 import type { Transport } from "../transport/_socket.ts";
+import type { ProxyHeader } from "../transport/proxy_protocol.ts";
 import type { ConnectOptions } from "./connect_options.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import type { PeerCertificate, StartTlsOptions } from "../transport/tls_options.ts";
@@ -165,6 +166,16 @@ export class Stream extends StreamCallbacks {
   /** This end's address; still readable in `onClose`. */
   get localAddress(): Deno.Addr | null {
     return this.#local;
+  }
+
+  /** The load balancer's address when the connection began with a PROXY header, else `null`. */
+  get proxyAddress(): Deno.Addr | null {
+    return this.#transport?.proxy?.address ?? null;
+  }
+
+  /** The PROXY header the connection began with (addresses, v2 TLVs), else `null`. */
+  get proxyHeader(): ProxyHeader | null {
+    return this.#transport?.proxy?.header ?? null;
   }
 
   /** Whether the connection is TLS (from the start, or after `startSSL()`). */

@@ -19,6 +19,7 @@ import {
   type PermissionTarget,
 } from "./_permissions.ts";
 import type { ListenOptions } from "./listen_options.ts";
+import type { ProxyHeader } from "./proxy_protocol.ts";
 
 /** What a stream needs of a connection (a subset of `Deno.Conn`). */
 export interface Transport {
@@ -32,6 +33,8 @@ export interface Transport {
   setKeepAlive?(keepAlive: boolean): void;
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
+  /** The PROXY header it began with and the balancer's address (`_proxy_acceptor.ts`). */
+  readonly proxy?: { readonly header: ProxyHeader; readonly address: Deno.Addr };
 }
 
 /** What a server needs of a listener (a subset of `Deno.Listener`). */

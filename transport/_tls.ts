@@ -100,6 +100,8 @@ async function secured(tls: TlsTransport, where: string): Promise<TlsTransport> 
  * @param started Called with the connection once its handshake is under
  * way: closing it then ends the TCP connection at once and makes this fail.
  * @param signal Abandons the TCP connect while it is pending.
+ * @param connectPlain Opens the plain connection (one that first sends a
+ * PROXY header, for example).
  * @throws {StreamConnectError} When the TCP connection fails.
  * @throws {TlsHandshakeError} When the handshake fails.
  */
@@ -108,8 +110,9 @@ export async function connectTls(
   options: TlsClientOptions,
   started?: (pending: Transport) => void,
   signal?: AbortSignal,
+  connectPlain: typeof connectStream = connectStream,
 ): Promise<Transport> {
-  const plain = await connectStream(address, signal);
+  const plain = await connectPlain(address, signal);
   const hostname = options.hostname ??
     (address.transport === "tcp" ? address.hostname ?? "localhost" : "localhost");
   const tls = startClient(plain, { ...options, hostname });
@@ -193,11 +196,14 @@ export function upgradeServer(plain: Transport, options: TlsServerOptions): Tran
  *
  * @throws {ListenError} For a bad certificate or key, a Unix socket, or as
  * `listenStream` does.
+ * @param around Wraps the plain listener (the PROXY protocol reads its
+ * header there, before the TLS handshake).
  */
 export async function listenTls(
   address: ResolvedAddress,
   options: ListenOptions,
   keys: TlsServerOptions,
+  around: (plain: Acceptor) => Acceptor = (plain) => plain,
 ): Promise<Acceptor> {
   if (address.transport === "unix") {
     throw new ListenError(`Cannot listen on ${address.path}: Pants serves TLS over TCP only`);
@@ -212,7 +218,7 @@ export async function listenTls(
       },
     );
   }
-  const plain = await listenStream(address, options);
+  const plain = around(await listenStream(address, options));
   const serverKeys = {
     cert: keys.cert,
     key: keys.key,

@@ -92,6 +92,7 @@ function denoError(error: unknown): unknown {
 export class TlsTransport implements Transport {
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
+  readonly proxy: Transport["proxy"];
   readonly #socket: TLSSocket;
   readonly #duplex: PlainDuplex;
   readonly #plain: Transport;
@@ -135,6 +136,7 @@ export class TlsTransport implements Transport {
   ) {
     this.localAddr = plain.localAddr;
     this.remoteAddr = plain.remoteAddr;
+    this.proxy = plain.proxy;
     this.#plain = plain;
     this.#client = hostname !== undefined;
     this.#duplex = duplex;
