@@ -60,6 +60,7 @@ export {
 } from "./channels/errors.ts";
 export { Stream, type StreamTimeout } from "./channels/stream.ts";
 export type { ConnectOptions } from "./channels/connect_options.ts";
+export type { Pipe, PipeOptions } from "./channels/pipe_options.ts";
 export type {
   FileSource,
   WriteFileOptions,

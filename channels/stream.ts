@@ -27,6 +27,7 @@ import { inputOverflowError, type StreamBufferOverflow } from "./errors.ts";
 import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
+import { closePipes, pipeIn, pipeOut } from "./_pipe.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { socketAdopted } from "./_socket_options.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
@@ -103,6 +104,7 @@ export class Stream extends BufferedChannel {
   [sendDrained](): void {
     if (this.#state === "closing") return this.#finishClose();
     if (this.#state !== "connected") return;
+    this[pipeIn]?.drained();
     notify(this, this.onWrite);
   }
 
@@ -249,7 +251,7 @@ export class Stream extends BufferedChannel {
 
   /** @ignore */
   [frameReady](data: Uint8Array | string | RegExpExecArray): void {
-    this.onRead(data);
+    if (this[pipeOut]?.forward(data) !== true) this.onRead(data);
   }
 
   /** @ignore */
@@ -453,7 +455,7 @@ export class Stream extends BufferedChannel {
   }
 
   #end(): void {
-    if (this.#state !== "connected") return;
+    if (this.#state !== "connected" || this[pipeOut]?.sourceEnded()) return;
     notify(this, this.onEnd);
   }
 
@@ -589,6 +591,7 @@ export class Stream extends BufferedChannel {
     this[deframer].close();
     this.#reader.stop();
     this.#server?.[forget](this);
+    closePipes(this);
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
