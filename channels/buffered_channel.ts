@@ -391,6 +391,7 @@ export abstract class BufferedChannel extends FramedChannel {
    * and reading goes on: the peer's reply still reaches `onRead`, its own
    * half-close `onEnd()` (whose default then closes), and `onClose()` follows
    * the full close as ever. Later writes throw. Calling it again does nothing.
+   * Before the connect completes, the FIN waits behind the writes held for it.
    *
    * @example Send a request, signal its end, read the reply
    * ```ts
@@ -407,7 +408,7 @@ export abstract class BufferedChannel extends FramedChannel {
    * }
    * ```
    *
-   * @throws {ChannelClosedError} If the stream is not connected (or is closing).
+   * @throws {ChannelClosedError} If `connect()` was not called, or the stream is closed or closing.
    */
   end(): void {
     if (this[writer].ended) return;

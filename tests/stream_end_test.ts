@@ -61,6 +61,26 @@ Deno.test("Stream end sends queued writes, then a FIN, and still reads the peer'
   strictEqual((await peer.status()).success, true);
 });
 
+Deno.test("Stream end before the connect completes sends the FIN after the writes held for it", async () => {
+  const { port, peer } = await readsToEofThenReplies();
+  const replies: string[] = [];
+  class Early extends Stream {
+    override onRead(line: string): void {
+      replies.push(line);
+    }
+  }
+  await withEngine(async (engine) => {
+    const client = new Early({ engine }).connect(["127.0.0.1", port]);
+    client.readDelimiter = "\n";
+    client.encoding = "utf-8";
+    client.write("early");
+    client.end();
+    await until(() => client.closed, "the client to close", 10_000);
+  });
+  deepStrictEqual(replies, ["got 5"]);
+  strictEqual((await peer.status()).success, true);
+});
+
 Deno.test("Stream end throws ChannelClosedError before connect", () => {
   throws(() => new Stream().end(), ChannelClosedError);
 });
