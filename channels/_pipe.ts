@@ -29,7 +29,7 @@ import { reportError } from "./channel.ts";
 import type { Channel } from "./channel.ts";
 import { ChannelClosedError } from "./errors.ts";
 import type { Pipe, PipeOptions } from "./pipe_options.ts";
-import { writer } from "./_symbols.ts";
+import { phase, writer } from "./_symbols.ts";
 
 /** `stream[pipeOut]`: the pipe this stream's input goes to, or `null`. */
 export const pipeOut: unique symbol = Symbol("pants.pipeOut");
@@ -45,6 +45,7 @@ export interface PipeEnd extends Channel {
   end(): void;
   pauseReading(): void;
   resumeReading(): void;
+  readonly [phase]: string;
   readonly [writer]: { readonly ended: boolean };
   [pipeOut]: StreamPipe | null;
   [pipeIn]: StreamPipe | null;
@@ -81,7 +82,7 @@ export class StreamPipe implements Pipe {
    *
    * @throws {RangeError} For a bad `highWaterMark`.
    * @throws {TypeError} For an `end` that is not a boolean.
-   * @throws {ChannelClosedError} If either stream is closed or closing.
+   * @throws {ChannelClosedError} If either stream is closed or closing, or the target idle.
    * @throws {Error} If the source is piped already, or something pipes into the target already.
    */
   constructor(source: PipeEnd, target: PipeEnd, options: PipeOptions) {
@@ -90,6 +91,11 @@ export class StreamPipe implements Pipe {
     if (source.closed || target.closed) {
       throw new ChannelClosedError(
         `Cannot pipe: the ${source.closed ? "source" : "target"} stream is closed or closing`,
+      );
+    }
+    if (target[phase] === "idle") {
+      throw new ChannelClosedError(
+        "Cannot pipe: the target is not connected; call connect() first",
       );
     }
     if (source[pipeOut] !== null) {

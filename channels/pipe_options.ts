@@ -38,7 +38,9 @@ export interface PipeOptions {
    * wait in the target's send queue, and resumed once the target's queue
    * fell to its `writeLowWaterMark` (or emptied, with a low-water mark of
    * `0`) and is not above this mark. Without it, the target's
-   * `writeBufferSize` at the time of each write.
+   * `writeBufferSize` at the time of each write. The pipe owns the source's
+   * `pauseReading()` / `resumeReading()` while it is active: calling them
+   * yourself meanwhile may be undone.
    *
    * @default {target.writeBufferSize}
    */
@@ -46,8 +48,10 @@ export interface PipeOptions {
   /**
    * Half-close propagation. `true`: the source's end of input (the peer's
    * FIN) ends the target (`target.end()`: a FIN after everything forwarded)
-   * instead of reaching the source's `onEnd()`; a stream that has both read
-   * its EOF and been ended closes (flushing). `false`: the source's
+   * instead of reaching the source's `onEnd()`. The source then closes
+   * (flushing) unless a pipe still writes into it, as in a proxy: it closes
+   * once that pipe ended it too. Likewise a target that already read its
+   * own EOF through its pipe out closes once ended. `false`: the source's
    * `onEnd()` runs as without a pipe (its default closes the source, which
    * closes the target after its queued writes).
    *

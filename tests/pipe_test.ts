@@ -158,9 +158,10 @@ out["stalled"] = [before, progress[0]]
 /** A Pants proxy: each accepted client piped to a new upstream stream and back. */
 async function withProxy(
   upstreamPort: number,
-  body: (port: number, closed: () => number) => Promise<void>,
+  body: (port: number, closed: () => number, streams: Stream[]) => Promise<void>,
 ): Promise<void> {
   let closed = 0;
+  const streams: Stream[] = [];
   await withEngine(async (engine: Engine) => {
     class Upstream extends Stream {
       override onClose(): void {
@@ -170,6 +171,7 @@ async function withProxy(
     class Client extends Stream {
       override onConnect(): void {
         const upstream = new Upstream({ engine }).connect(["127.0.0.1", upstreamPort]);
+        streams.push(this, upstream);
         this.pipe(upstream);
         upstream.pipe(this);
       }
@@ -179,7 +181,7 @@ async function withProxy(
     }
     const server = new Server({ ConnectionClass: Client, engine }).listen(["127.0.0.1", 0]);
     const port = (await listening(server) as Deno.NetAddr).port;
-    await body(port, () => closed);
+    await body(port, () => closed, streams);
   });
 }
 
@@ -196,6 +198,61 @@ print("RESULT", json.dumps(out), flush=True)
 `,
   ]);
 }
+
+/**
+ * Python, both peers of the proxy: a thread sends `total` bytes (numbered
+ * 64 KiB blocks, marked with `side`) and half-closes, while the main thread
+ * reads to EOF, napping after each read; hashes and counts go to `out`.
+ */
+const DUPLEX = (side: number, total: number) => `
+import hashlib, threading
+def send():
+    block = bytearray(bytes(range(256)) * 256)
+    block[8] = ${side}
+    h = hashlib.sha256()
+    for i in range(${total / 65536}):
+        block[0:8] = i.to_bytes(8, "big")
+        conn.sendall(block)
+        h.update(block)
+    out["sent"] = h.hexdigest()
+    conn.shutdown(socket.SHUT_WR)
+sender = threading.Thread(target=send)
+sender.start()
+h = hashlib.sha256()
+total = 0
+while True:
+    data = conn.recv(65536)
+    if not data: break
+    h.update(data)
+    total += len(data)
+    time.sleep(0.001)
+sender.join()
+out["read"] = h.hexdigest()
+out["total"] = total
+conn.close()
+`;
+
+Deno.test("Stream pipe both ways keeps both queues under the mark with slow readers at both ends", async () => {
+  const total = 32 * 1024 * 1024;
+  const upstream = await onePeer(DUPLEX(1, total));
+  let largestQueue = 0;
+  await withProxy(upstream.port, async (port, closed, streams) => {
+    const client = pythonClient(port, DUPLEX(2, total));
+    await until(
+      () => {
+        for (const stream of streams) largestQueue = Math.max(largestQueue, stream.writeQueueSize);
+        return closed() === 2;
+      },
+      "both proxy streams to close",
+      40_000,
+    );
+    const [fromClient, fromUpstream] = [await result(client), await result(upstream.peer)];
+    deepStrictEqual([fromClient.total, fromUpstream.total], [total, total]);
+    strictEqual(fromUpstream.read, fromClient.sent);
+    strictEqual(fromClient.read, fromUpstream.sent);
+  });
+  ok(largestQueue <= 128 * 1024, `largest queue: ${largestQueue} bytes`);
+});
 
 Deno.test("Stream pipe both ways carries the client's half-close upstream and the reply back", async () => {
   const upstream = await onePeer(
@@ -358,12 +415,13 @@ Deno.test("Stream pipe unpipe hands later frames to onRead again", async () => {
   await target.close();
 });
 
-Deno.test("Stream pipe throws for a second pipe, a closed stream or a bad highWaterMark", async () => {
+Deno.test("Stream pipe throws for a second pipe, a closed or idle stream, or a bad highWaterMark", async () => {
   const engine = new TestEngine();
   const a = attach(new Stream({ engine }));
   const b = attach(new Stream({ engine }));
   const c = attach(new Stream({ engine }));
   throws(() => a.stream.pipe(b.stream, { highWaterMark: -1 }), RangeError);
+  throws(() => a.stream.pipe(new Stream({ engine })), /not connected/);
   a.stream.pipe(b.stream);
   throws(() => a.stream.pipe(c.stream), /source is piped already/);
   throws(() => c.stream.pipe(b.stream), /pipes into the target already/);
