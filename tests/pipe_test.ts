@@ -7,7 +7,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { ChannelClosedError, type Engine, Server, Stream } from "../mod.ts";
+import { ChannelClosedError, type Engine, Server, Stream, Struct } from "../mod.ts";
 import { attach, TestEngine } from "../testing.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
 import { PY_ACCEPT_ONCE, Subprocess } from "./_subprocess.ts";
@@ -411,6 +411,48 @@ Deno.test("Stream pipe unpipe hands later frames to onRead again", async () => {
   await source.send("kept");
   deepStrictEqual(reads, ["kept"]);
   strictEqual(await target.received(), "");
+  await source.close();
+  await target.close();
+});
+
+Deno.test("Stream pipe leaves RegExp match results and Struct records to onRead", async () => {
+  const engine = new TestEngine();
+  const reads: unknown[] = [];
+  class Source extends Stream {
+    override onRead(...values: unknown[]): void {
+      reads.push(values.length === 1 && Array.isArray(values[0]) ? values[0][0] : values);
+    }
+  }
+  const source = attach(new Source({ engine }));
+  const target = attach(new Stream({ engine }));
+  source.stream.pipe(target.stream);
+  source.stream.readDelimiter = /\d+;/;
+  source.stream.regexSearch = false;
+  await source.send("12;34;");
+  source.stream.readDelimiter = new Struct("!H");
+  await source.send(new Uint8Array([0, 7]));
+  deepStrictEqual(reads, ["12;", "34;", [7]]);
+  strictEqual(await target.received(), "");
+  await source.close();
+  await target.close();
+});
+
+Deno.test("Stream pipe with end: false leaves the source's end of input to onEnd", async () => {
+  const engine = new TestEngine();
+  const events: string[] = [];
+  class Source extends Stream {
+    override onEnd(): void {
+      events.push("end");
+    }
+  }
+  const source = attach(new Source({ engine }));
+  const target = attach(new Stream({ engine }));
+  source.stream.pipe(target.stream, { end: false });
+  await source.send("data");
+  await source.end();
+  deepStrictEqual(events, ["end"]);
+  strictEqual(await target.received(), "data");
+  strictEqual(target.ended, false);
   await source.close();
   await target.close();
 });
