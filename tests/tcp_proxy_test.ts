@@ -110,3 +110,27 @@ print("SECONDS", round(time.monotonic() - start, 2), flush=True)
     await proxy.stop();
   }
 });
+
+Deno.test("examples/tcp_proxy.ts closes a client whose target refuses, and keeps serving", async () => {
+  const port = freePort();
+  const target = freePort(); // nothing listens there
+  const proxy = runDeno(
+    [`--allow-net=127.0.0.1:${port},127.0.0.1:${target}`],
+    example,
+    [String(port), `127.0.0.1:${target}`, "127.0.0.1"],
+  );
+  try {
+    await proxy.waitForMatch(/proxying 127\.0\.0\.1:\d+ -> .*\n/);
+    for (let i = 0; i < 2; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode("hello"));
+      // EOF, or a reset when the proxy closed with "hello" still unread.
+      const end = await conn.read(new Uint8Array(16)).catch((error) => error);
+      ok(end === null || end instanceof Deno.errors.ConnectionReset, String(end));
+      conn.close();
+    }
+    await proxy.waitFor(`cannot reach 127.0.0.1:${target}`);
+  } finally {
+    await proxy.stop();
+  }
+});
