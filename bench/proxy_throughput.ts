@@ -12,7 +12,7 @@
  *   /proc every 20 ms) above its idle figure shows whether it buffers what
  *   the reader cannot take yet.
  *
- *     deno run -A bench/proxy_bench.ts [--fast 512] [--slow 256] [--rounds 3]
+ *     deno run -A bench/proxy_throughput.ts [--fast 512] [--slow 256] [--rounds 3]
  *
  * A peer that is not installed (node, haproxy) is left out with a note.
  *
