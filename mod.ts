@@ -71,6 +71,7 @@ export {
 export { Stream, type StreamTimeout } from "./channels/stream.ts";
 export type { ConnectOptions, ReconnectOptions } from "./channels/connect_options.ts";
 export { StreamCallbacks } from "./channels/stream_callbacks.ts";
+export type { Pipe, PipeOptions } from "./channels/pipe_options.ts";
 export type {
   FileSource,
   WriteFileOptions,

@@ -29,6 +29,7 @@ import { startReading, StreamTls, useTransport } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
 import { adopt, begin, deframer, dropConnection, forget, phase, timeouts } from "./_symbols.ts";
 import { writer } from "./_symbols.ts";
+import { closePipes, pipeIn, pipeOut } from "./_pipe.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { connectFailed, Connector, connectStarted, connectSucceeded } from "./_connector.ts";
 import { reconnecting } from "./_connector.ts";
@@ -103,6 +104,7 @@ export class Stream extends StreamCallbacks {
   [sendDrained](): void {
     if (this.#state === "closing") return this.#finishClose();
     if (this.#state !== "connected") return;
+    this[pipeIn]?.drained();
     notify(this, this.onWrite);
   }
 
@@ -187,7 +189,7 @@ export class Stream extends StreamCallbacks {
 
   /** @ignore */
   [frameReady](data: Uint8Array | string | RegExpExecArray): void {
-    this.onRead(data);
+    if (this[pipeOut]?.forward(data) !== true) this.onRead(data);
   }
 
   /** @ignore */
@@ -404,7 +406,7 @@ export class Stream extends StreamCallbacks {
   }
 
   #end(): void {
-    if (this.#state !== "connected") return;
+    if (this.#state !== "connected" || this[pipeOut]?.sourceEnded()) return;
     notify(this, this.onEnd);
   }
 
@@ -514,6 +516,7 @@ export class Stream extends StreamCallbacks {
     this[deframer].close();
     this.#reader.stop();
     this.#server?.[forget](this);
+    closePipes(this);
     this.engine.detach(this);
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
