@@ -165,7 +165,7 @@ redisTest(
   "RespClient delivers messages of subscribed channels to onMessage",
   async (redis, engine) => {
     await redis.ready;
-  const listener = new Listener({ engine }).connect(redis.remoteAddress!);
+    const listener = new Listener({ engine }).connect(redis.remoteAddress!);
     try {
       strictEqual(await listener.subscribe("news", "sport"), 2);
       strictEqual(await redis.command("PUBLISH", "news", "one"), 1);
