@@ -325,3 +325,25 @@ Deno.test("docs leaves no placeholder", () => {
     }
   }
 });
+
+Deno.test("docs explains the permission flags, Unix sockets' included, and start() rejecting", () => {
+  const page = text("getting-started.md");
+  const section = (heading: string): string => {
+    const start = page.indexOf(`\n## ${heading}\n`);
+    ok(start >= 0, `getting-started.md has no "${heading}" section`);
+    const end = page.indexOf("\n## ", start + 1);
+    return page.slice(start, end < 0 ? undefined : end);
+  };
+  const permissions = section("Permissions");
+  ok(permissions.includes("--allow-net=unix:"), "the Unix socket flag is missing");
+  ok(permissions.includes("--allow-read=") && permissions.includes("--allow-write="), permissions);
+  const failures = section("When something fails");
+  ok(failures.includes("`engine.start()` rejects"), "start() rejecting is not explained");
+  ok(failures.includes("non-zero"), "the exit code is not explained");
+});
+
+Deno.test("docs keeps the two set-up commands first in getting-started.md", () => {
+  const first = blocksOf("getting-started.md").find((block) => block.language === "sh")!;
+  const setup = first.code.split("\n").map((line) => line.split("#")[0]!.trim());
+  deepStrictEqual(setup.slice(0, 2), ["npm install && npm run demo", "npm install && npm test"]);
+});
