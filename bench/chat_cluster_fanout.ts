@@ -1,8 +1,8 @@
 /**
  * Chat lines fanned out per second: one `examples/chat.ts` process (no
  * broker), one `examples/chat_cluster.ts` node on Redis, and three nodes on
- * the same Redis, measured in the same run. The row of the README's
- * "Running on many machines".
+ * the same Redis, measured in the same run (see docs/deploying.md,
+ * "Running on many machines").
  *
  *     deno run --allow-run --allow-read --allow-net=127.0.0.1 bench/chat_cluster_fanout.ts [users] [lines] [rounds]
  *

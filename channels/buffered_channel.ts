@@ -163,6 +163,15 @@ export abstract class BufferedChannel extends FramedChannel {
    * `onWrite()` fires then too, so a producer refills before the socket
    * idles; it fires again once the queue is empty. `0`: only when empty.
    *
+   * @default {0}
+   * @throws {RangeError} At assignment, for a negative or non-finite number.
+   */
+  get writeLowWaterMark(): number {
+    return this[writer].lowWater;
+  }
+  /**
+   * Sets the send queue's low-water mark in bytes (see the getter).
+   *
    * @example A proxy side that refills at 16 KiB
    * ```ts
    * import { Stream } from "@pants/pants";
@@ -177,13 +186,7 @@ export abstract class BufferedChannel extends FramedChannel {
    *   }
    * }
    * ```
-   *
-   * @default {0}
-   * @throws {RangeError} At assignment, for a negative or non-finite number.
    */
-  get writeLowWaterMark(): number {
-    return this[writer].lowWater;
-  }
   set writeLowWaterMark(bytes: number) {
     if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) {
       throw new RangeError(
@@ -200,6 +203,15 @@ export abstract class BufferedChannel extends FramedChannel {
    * the TCP connection under TLS; a Unix socket has no such option and
    * ignores it.
    *
+   * @default {true}
+   * @throws {TypeError} At assignment, for a value that is not a boolean.
+   */
+  get noDelay(): boolean {
+    return this.#noDelay;
+  }
+  /**
+   * Sets `TCP_NODELAY` (see the getter).
+   *
    * @example Coalescing many small writes
    * ```ts
    * import { Stream } from "@pants/pants";
@@ -208,13 +220,7 @@ export abstract class BufferedChannel extends FramedChannel {
    * client.noDelay = false;
    * client.connect(["127.0.0.1", 4040]);
    * ```
-   *
-   * @default {true}
-   * @throws {TypeError} At assignment, for a value that is not a boolean.
    */
-  get noDelay(): boolean {
-    return this.#noDelay;
-  }
   set noDelay(on: boolean) {
     this.#noDelay = checkFlag("noDelay", on);
     if (this.#hasSocket()) this[sendTarget].setNoDelay?.(on);
@@ -227,6 +233,16 @@ export abstract class BufferedChannel extends FramedChannel {
    * (Linux: `net.ipv4.tcp_keepalive_time`, 7,200 s by default). Applied as
    * `noDelay` is; TLS sets it on the TCP connection, a Unix socket ignores it.
    *
+   * @default {false}
+   * @throws {TypeError} At assignment, for a value that is not a boolean (a
+   * delay in ms too: Deno 2.9 cannot set one).
+   */
+  get keepAlive(): boolean {
+    return this.#keepAlive;
+  }
+  /**
+   * Sets `SO_KEEPALIVE` (see the getter).
+   *
    * @example Keep-alive on a long-lived client
    * ```ts
    * import { Stream } from "@pants/pants";
@@ -237,14 +253,7 @@ export abstract class BufferedChannel extends FramedChannel {
    *   }
    * }
    * ```
-   *
-   * @default {false}
-   * @throws {TypeError} At assignment, for a value that is not a boolean (a
-   * delay in ms too: Deno 2.9 cannot set one).
    */
-  get keepAlive(): boolean {
-    return this.#keepAlive;
-  }
   set keepAlive(on: boolean) {
     this.#keepAlive = checkFlag("keepAlive", on);
     if (this.#hasSocket()) this[sendTarget].setKeepAlive?.(on);

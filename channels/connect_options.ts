@@ -127,7 +127,9 @@ export interface ReconnectOptions {
   /**
    * How many attempts in a row may fail before the stream gives up:
    * the last one's error then reaches `onConnectError()`, and the stream
-   * closes.
+   * closes. The attempts are the reconnects, numbered as in
+   * `onReconnecting()`; the first connect is not one of them, so with
+   * `maxAttempts: 3` a server that never answers sees four connects.
    *
    * @default {Infinity}
    */

@@ -8,7 +8,7 @@
  *
  * Start one `redis-server`, then as many nodes as you like (each on its own
  * port, or on its own machine), and put a TCP load balancer in front (see
- * the README, "Running on many machines").
+ * docs/deploying.md, "Running on many machines").
  *
  * The broker is a Redis pub/sub channel, reached through two
  * `examples/resp_client.ts` connections (a subscribed connection serves
