@@ -25,7 +25,7 @@
  * - Errors: a write the target refuses (it was `end()`ed by hand) reaches the
  *   source's `onError()`; nothing is thrown to the caller.
  *
- * @example A pipe that pauses the source early and leaves `onEnd` to the caller
+ * @example A pipe that pauses the source early and leaves the end of input to onEnd
  * ```ts
  * import type { PipeOptions } from "@pants/pants";
  *

@@ -140,7 +140,21 @@ export interface ProxyHeaderOptions {
   readonly tlvs?: readonly ProxyTlv[];
 }
 
-/** What went wrong with a PROXY header: the `reason` of a {@linkcode ProxyProtocolError}. */
+/**
+ * What went wrong with a PROXY header: the `reason` of a {@linkcode ProxyProtocolError}.
+ *
+ * @example Counting late headers apart from bad ones
+ * ```ts
+ * import { type ProxyProtocolError, Server } from "@pants/pants";
+ *
+ * class Watched extends Server {
+ *   late = 0;
+ *   override onProxyProtocolError(error: ProxyProtocolError, _from: Deno.Addr): void {
+ *     if (error.reason === "timeout") this.late++;
+ *   }
+ * }
+ * ```
+ */
 export type ProxyProtocolErrorReason =
   | "missing"
   | "malformed"
