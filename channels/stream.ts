@@ -512,7 +512,7 @@ export class Stream extends StreamCallbacks {
     this[deframer].held = true;
     this[writer].stop();
     this.#connector?.closed();
-    this.#closeTransport();
+    this.#closeTransport(false); // kept: what it knows stays readable in onClose
     this[deframer].close();
     this.#reader.stop();
     this.#server?.[forget](this);
@@ -521,9 +521,10 @@ export class Stream extends StreamCallbacks {
     if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
   }
 
-  #closeTransport(): void {
+  /** Closes the connection; `forget` it too when another one follows (a reconnect). */
+  #closeTransport(forget = true): void {
     const transport = this.#transport;
-    this.#transport = null;
+    if (forget) this.#transport = null;
     try {
       transport?.close();
     } catch {

@@ -45,7 +45,11 @@ class Recorder extends Stream {
   static errors: TlsHandshakeError[] = [];
   static peers: (PeerCertificate | null)[] = [];
   static alpn: (string | null)[] = [];
+  static closing: (string | null)[] = [];
 
+  override onClose(): void {
+    Recorder.closing.push(this.peerCertificate?.subject ?? null);
+  }
   override onSSLHandshake(): void {
     Recorder.peers.push(this.peerCertificate);
     Recorder.alpn.push(this.alpnProtocol);
@@ -68,6 +72,7 @@ function resetRecorder(): void {
   Recorder.errors = [];
   Recorder.peers = [];
   Recorder.alpn = [];
+  Recorder.closing = [];
 }
 
 /** A Pants TLS server of `Recorder` streams on 127.0.0.1; returns its port. */
@@ -124,6 +129,7 @@ Deno.test("Server.startSSL requireClientCert serves a Python client whose certif
   strictEqual(peer.fingerprint256, await fingerprint(der(client.cert)));
   ok(peer.validFrom.getTime() <= Date.now() && Date.now() < peer.validTo.getTime());
   deepStrictEqual(Recorder.errors, []);
+  deepStrictEqual(Recorder.closing, ["CN=alice"], "still readable in onClose");
 });
 
 Deno.test("Server.startSSL requireClientCert fails a client without a certificate with TlsHandshakeError, and keeps serving", async () => {
