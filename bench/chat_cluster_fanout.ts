@@ -6,8 +6,9 @@
  *
  *     deno run --allow-run --allow-read --allow-net=127.0.0.1 bench/chat_cluster_fanout.ts [users] [lines] [rounds]
  *
- * `users` (30) raw TCP users, spread round robin over the nodes, each say
- * `lines` (200) lines as fast as they can; a run ends when every user has
+ * `users` (30) raw TCP users, spread round robin over the nodes, join the
+ * room one after the other; once their greetings settled (1 s, not
+ * counted), each says `lines` (200) lines as fast as it can; a run ends when every user has
  * heard all `users * lines` lines (every line reaches every user: 180,000
  * deliveries with the defaults), or after 60 s. The figure is deliveries
  * per second; the ratio is against the single chat process. The users run
@@ -62,52 +63,59 @@ function spawn(script: string, args: string[]): Deno.ChildProcess {
   }).spawn();
 }
 
-/** One user: says its lines, counts the lines it hears. */
-async function user(port: number, id: number, total: number): Promise<number> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const started = performance.now();
+/** A user: its connection, and the lines it heard since `heard` was last reset. */
+interface User {
+  conn: Deno.Conn;
+  heard: number;
+  /** Settles when the connection ends (closed by `run()` once everything arrived, or at the limit). */
+  reading: Promise<void>;
+}
+
+async function join(port: number): Promise<User> {
+  const user: User = {
+    conn: await Deno.connect({ hostname: "127.0.0.1", port }),
+    heard: 0,
+    reading: Promise.resolve(),
+  };
+  user.reading = (async () => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await user.conn.read(buffer);
+        if (n === null) return;
+        for (let i = 0; i < n; i++) if (buffer[i] === 0x0a) user.heard++;
+      }
+    } catch {
+      // Closed by run().
+    }
+  })();
+  return user;
+}
+
+async function speak(user: User, id: number): Promise<void> {
   const lines = new TextEncoder().encode(
     Array.from({ length: linesEach }, (_, i) => `u${id} line ${i}\r\n`).join(""),
   );
-  const writing = (async () => {
-    let sent = 0;
-    while (sent < lines.length) sent += await conn.write(lines.subarray(sent));
-  })();
-  const buffer = new Uint8Array(64 * 1024);
-  let heard = 0;
-  // Past the time limit the connection is closed, which ends a read that waits for lines lost.
-  const limit = setTimeout(
-    () => conn.close(),
-    Math.max(0, started + TIME_LIMIT - performance.now()),
-  );
-  try {
-    while (heard < total) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      for (let i = 0; i < n; i++) if (buffer[i] === 0x0a) heard++;
-    }
-    await writing;
-  } catch {
-    // Closed at the time limit.
-  } finally {
-    clearTimeout(limit);
-  }
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-  return heard;
+  let sent = 0;
+  while (sent < lines.length) sent += await user.conn.write(lines.subarray(sent));
 }
 
 /** Deliveries per second through `ports` (users spread over them). */
 async function run(ports: number[]): Promise<number> {
-  // Everyone connects first, and hears everyone's "Connected:" line.
-  const total = users * linesEach + users;
+  // Everyone joins first and the greetings settle (dropped); then everyone speaks at once.
+  const joined: User[] = [];
+  for (let i = 0; i < users; i++) joined.push(await join(ports[i % ports.length]!));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  for (const user of joined) user.heard = 0;
+  const total = users * linesEach;
   const started = performance.now();
-  const heard = await Promise.all(
-    Array.from({ length: users }, (_, i) => user(ports[i % ports.length]!, i, total)),
-  );
+  await Promise.all(joined.map((user, i) => speak(user, i)));
+  while (
+    joined.some((user) => user.heard < total) && performance.now() - started < TIME_LIMIT
+  ) await new Promise((resolve) => setTimeout(resolve, 5));
+  const heard = joined.map((user) => user.heard);
+  for (const user of joined) user.conn.close();
+  await Promise.all(joined.map((user) => user.reading));
   const seconds = (performance.now() - started) / 1000;
   const delivered = heard.reduce((a, b) => a + b, 0);
   if (delivered < users * total * 0.99) {

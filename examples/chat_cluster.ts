@@ -4,11 +4,18 @@
  * delivers to its own users, so users connected to different nodes see
  * each other, `Connected:` and `Disconnected:` included.
  *
- *     deno run --allow-net=0.0.0.0:4040,127.0.0.1:6379 examples/chat_cluster.ts [port] [redis host:port] [hostname]
+ *     deno run --allow-net=0.0.0.0:4040,127.0.0.1:6379 examples/chat_cluster.ts [port] [redis host:port] [hostname] [balancers]
  *
  * Start one `redis-server`, then as many nodes as you like (each on its own
  * port, or on its own machine), and put a TCP load balancer in front (see
- * docs/deploying.md, "Running on many machines").
+ * docs/deploying.md, "Running on many machines"). `balancers` is a
+ * comma-separated list of the balancers' address ranges (e.g.
+ * `10.0.0.0/24`): connections from them must start with a PROXY header
+ * (HAProxy's `send-proxy-v2`), so `Connected:` shows each user's own
+ * address; the balancer's health checks (`check-send-proxy`) are served
+ * silently. A node on loopback behind a balancer on the same machine:
+ *
+ *     deno run --allow-net=127.0.0.1 examples/chat_cluster.ts 4041 127.0.0.1:6379 127.0.0.1 127.0.0.1/32
  *
  * The broker is a Redis pub/sub channel, reached through two
  * `examples/resp_client.ts` connections (a subscribed connection serves
@@ -32,6 +39,7 @@ export class ClusterUser extends Stream {
   #ip = "";
 
   override onConnect(): void {
+    if (this.proxyHeader?.command === "local") return this.close(); // a health check
     this.readDelimiter = "\r\n";
     this.encoding = "utf-8";
     const remote = this.remoteAddress;
@@ -44,7 +52,7 @@ export class ClusterUser extends Stream {
   }
 
   override onClose(): void {
-    this.node.say(`Disconnected: ${this.#ip}`);
+    if (this.#ip !== "") this.node.say(`Disconnected: ${this.#ip}`);
   }
 
   /** The node that accepted this user. */
@@ -91,10 +99,15 @@ export class ChatNode extends Server<ClusterUser> {
     this.#publisher.command("PUBLISH", CHAT_CHANNEL, line).catch(() => this.tell(line));
   }
 
-  /** Writes `line` to this node's users. */
+  /** Writes `line` to this node's users; one too slow to keep up (`maxWriteBuffer`) is dropped. */
   tell(line: string): void {
     for (const user of this.channels.values()) {
-      if (user.connected) user.write(`${line}\r\n`);
+      if (!user.connected) continue;
+      try {
+        user.write(`${line}\r\n`);
+      } catch {
+        user.close({ flush: false }); // not the broker's connection: everyone else goes on
+      }
     }
   }
 
@@ -108,7 +121,9 @@ if (import.meta.main) {
   const port = Number(Deno.args[0] ?? 4040);
   const [host, redisPort] = (Deno.args[1] ?? "127.0.0.1:6379").split(":");
   const hostname = Deno.args[2];
+  const balancers = Deno.args[3];
   const node = new ChatNode([host!, Number(redisPort)]);
+  if (balancers !== undefined) node.proxyProtocol = { trusted: balancers.split(",") };
   node.listen(hostname === undefined ? port : [hostname, port]);
   node.joined.then(() => console.log(`joined ${CHAT_CHANNEL}`), () => {});
   await engine.start();

@@ -9,19 +9,8 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { type ProxyHeader, Server, Stream } from "../mod.ts";
 import { listening, text, until, withEngine } from "./_helpers.ts";
-import { explainSkip } from "./_daemons.ts";
-import { freePort, python, Subprocess, waitForPort } from "./_subprocess.ts";
-
-/** HAProxy from PATH, or where Debian puts it (/usr/sbin is not on every PATH). */
-const haproxy = ["haproxy", "/usr/sbin/haproxy"].find((command) => {
-  try {
-    return new Deno.Command(command, { args: ["-v"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-});
-if (haproxy === undefined) explainSkip("haproxy", "haproxy");
+import { haproxy, runHaproxy } from "./_haproxy.ts";
+import { freePort, python } from "./_subprocess.ts";
 
 /** Greets each connection with the address it reports, then echoes one line. */
 class Reported extends Stream {
@@ -101,28 +90,15 @@ async function withHaproxy(
     backend.proxyProtocol = { trusted: ["127.0.0.1/32"], headerTimeout: 2000 };
     backend.listen(["127.0.0.1", 0]);
     const port = (await listening(backend) as Deno.NetAddr).port;
-    const dir = await Deno.makeTempDir({ prefix: "pants_haproxy_" });
     const ports = { v1: freePort(), v2: freePort(), relay: freePort() };
-    await Deno.writeTextFile(
-      `${dir}/haproxy.cfg`,
+    const running = await runHaproxy(
       config(ports.v1, ports.v2, ports.relay, port),
+      Object.values(ports),
     );
-    const daemon = new Subprocess(haproxy!, ["-db", "-f", `${dir}/haproxy.cfg`]);
     try {
-      try {
-        for (const listen of Object.values(ports)) await waitForPort(listen, "127.0.0.1", 10_000);
-      } catch (error) {
-        throw new Error(`HAProxy did not start: ${daemon.stderr}`, { cause: error });
-      }
       await body(ports, backend);
     } finally {
-      try {
-        daemon.child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await daemon.status();
-      await Deno.remove(dir, { recursive: true });
+      await running.stop();
     }
   });
 }
