@@ -5,7 +5,11 @@
  *
  * ```sh
  * deno run -A bench/records_bench.ts [records]
+ * deno run -A --cpu-prof --cpu-prof-dir=prof bench/records_bench.ts [records] --pants struct
  * ```
+ *
+ * `--pants SHAPE` (`struct` or `netstruct`) runs only Pants on that shape,
+ * three times, and prints its rate: the form to profile.
  *
  * Two record shapes: a 16-byte `Struct("!IIHHI")` (five fields) and a
  * `NetStruct("!I$")` with a 100-byte payload (104 bytes a record). A client
@@ -26,7 +30,12 @@ import { Struct } from "../framing/struct.ts";
 import { NetStruct } from "../framing/net_struct.ts";
 
 const RUNS = 3;
-const structRecords = Number(Deno.args[0] ?? 8_000_000);
+const pantsOnly = Deno.args.indexOf("--pants");
+const onlyShape = pantsOnly >= 0 ? Deno.args[pantsOnly + 1] as Shape : null;
+const counts = Deno.args.filter((_arg, i) =>
+  pantsOnly < 0 || (i !== pantsOnly && i !== pantsOnly + 1)
+);
+const structRecords = Number(counts[0] ?? 8_000_000);
 const payloadRecords = Math.max(1, Math.floor(structRecords / 4));
 
 type Shape = "struct" | "netstruct";
@@ -188,7 +197,16 @@ async function best(run: () => Promise<number>): Promise<number> {
   return top;
 }
 
-if (import.meta.main) {
+if (import.meta.main && onlyShape !== null) {
+  if (onlyShape !== "struct" && onlyShape !== "netstruct") {
+    throw new TypeError(`Unknown shape "${onlyShape}": use struct or netstruct`);
+  }
+  const count = onlyShape === "struct" ? structRecords : payloadRecords;
+  for (let i = 0; i < RUNS; i++) {
+    console.log(`Pants ${onlyShape}: ${((await pantsRun(onlyShape, count)) / 1e6).toFixed(2)} M/s`);
+  }
+  URL.revokeObjectURL(workerUrl);
+} else if (import.meta.main) {
   const rows: string[][] = [];
   const cases: [string, Shape, number][] = [
     ['16-byte Struct("!IIHHI")', "struct", structRecords],

@@ -441,7 +441,7 @@ export class Datagram extends FramedChannel {
 
   /** @ignore */
   [recordReady](values: StructValue[]): void {
-    this.onRead(values, this.#sender!);
+    this.onRead(values.slice(), this.#sender!);
   }
 
   /** @ignore */

@@ -10,6 +10,7 @@
 
 import { frameReady, inputOverflow, recordReady } from "../framing/_deframer.ts";
 import type { StructValue } from "../framing/struct_value.ts";
+import { onReadRecord } from "./_record_call.ts";
 import { normalizeAddr } from "../transport/address.ts";
 import type { AddressInput } from "../transport/address.ts";
 import type { Transport } from "../transport/_socket.ts";
@@ -194,7 +195,7 @@ export class Stream extends StreamCallbacks {
 
   /** @ignore */
   [recordReady](values: StructValue[]): void {
-    this.onRead(...values);
+    onReadRecord(this, values);
   }
 
   /** @ignore */

@@ -33,6 +33,7 @@ import {
   type FrameEncoding,
   parseDelimiter,
   type ReadDelimiter,
+  type RecordUnpacking,
   type RegexDelimiter,
 } from "./read_delimiter.ts";
 import { RegexText } from "./_regex_text.ts";
@@ -41,7 +42,10 @@ import type { StructValue } from "./struct_value.ts";
 
 /** `host[frameReady](data)`: a frame (a view valid during the call), its text, or a RegExp match. */
 export const frameReady: unique symbol = Symbol("pants.frameReady");
-/** `host[recordReady](values)`: the values of one `Struct` or `NetStruct` record. */
+/**
+ * `host[recordReady](values)`: the values of one `Struct` or `NetStruct`
+ * record, in an array reused for the next record (copy it to keep it).
+ */
 export const recordReady: unique symbol = Symbol("pants.recordReady");
 /** `host[inputOverflow](bytes, limit)`: buffered input was discarded; no frame completes within `limit`. */
 export const inputOverflow: unique symbol = Symbol("pants.inputOverflow");
@@ -52,7 +56,7 @@ export const framingFailed: unique symbol = Symbol("pants.framingFailed");
 export interface DeframerHost {
   /** A frame: bytes (valid during the call only), text, or a `RegExpExecArray` in match mode. */
   [frameReady](data: Uint8Array | string | RegExpExecArray): void;
-  /** The values of one record. */
+  /** The values of one record, in an array the next record reuses: valid during the call only. */
   [recordReady](values: StructValue[]): void;
   /** Input over the limit was discarded: `bytes` buffered or declared, over `limit`. */
   [inputOverflow](bytes: number, limit: number): void;
@@ -106,6 +110,8 @@ export class Deframer {
   #grown = false;
   /** The bytes of a split character the streaming decoder holds (at most 3). */
   #heldText: Uint8Array = EMPTY;
+  /** A view of the core's memory for record readers, kept while it stays the same. */
+  #view: DataView | null = null;
   /** The text a RegExp delimiter searches, kept across reads. */
   readonly #regexText: RegexText = new RegexText();
 
@@ -268,6 +274,8 @@ export class Deframer {
         }
         const more = delimiter.kind === "regex"
           ? this.#drainRegex(region, buffered, delimiter)
+          : delimiter.struct !== null
+          ? this.#drainStruct(region, buffered, delimiter.fixedSize, delimiter.record!)
           : this.#drainCore(region, buffered, delimiter);
         if (!more) return;
       }
@@ -323,6 +331,48 @@ export class Deframer {
     this.#frameNext = 0;
   }
 
+  /** A view of the core's memory for record readers (kept while the memory stays). */
+  #memoryView(buffer: ArrayBufferLike): DataView {
+    const view = this.#view;
+    return view !== null && view.buffer === buffer ? view : (this.#view = new DataView(buffer));
+  }
+
+  /**
+   * Fixed-size records (a `Struct`): every whole record buffered, cut by
+   * arithmetic without a scan (a fixed size never overflows the limit,
+   * which is at least that size). True when the loop should go on.
+   */
+  #drainStruct(region: number, buffered: number, size: number, record: RecordUnpacking): boolean {
+    const whole = buffered - buffered % size;
+    if (whole === 0) return false;
+    const core = this.#core;
+    const bytes = core.bytes(region);
+    const buffer = bytes.buffer;
+    const view = this.#memoryView(buffer);
+    const start = bytes.byteOffset + core.base(region);
+    const { read, values } = record;
+    const epoch = this.#epoch;
+    const host = this.#host;
+    let consumed = 0;
+    while (consumed < whole) {
+      const at = start + consumed;
+      consumed += size;
+      this.#frameNext = consumed;
+      try {
+        read(view, buffer, at, values);
+        host[recordReady](values);
+      } catch (error) {
+        host[framingFailed](error);
+      }
+      if (this.#epoch !== epoch) break;
+    }
+    this.#frames += consumed / size;
+    if (this.#region !== region) return false;
+    core.consume(region, consumed);
+    this.#frameNext = 0;
+    return this.#epoch !== epoch;
+  }
+
   /** One scan's frames; true when the loop should scan again. */
   #drainCore(region: number, buffered: number, delimiter: CoreDelimiter): boolean {
     const core = this.#core;
@@ -346,7 +396,27 @@ export class Deframer {
     const base = core.base(region);
     let consumed = 0;
     let i = 0;
-    if (delimiter.struct === null && delimiter.netStruct === null && this.#encoding === null) {
+    const record = delimiter.record;
+    if (record !== null) {
+      // NetStruct records: unpacked by the format's compiled reader into one
+      // array reused for every record (the host spreads or copies it).
+      const { read, values } = record;
+      const buffer = bytes.buffer;
+      const view = this.#memoryView(buffer);
+      const offset = bytes.byteOffset + base;
+      while (i < count) {
+        const at = i++ * 3;
+        consumed = frames[at + 2]!;
+        this.#frameNext = consumed;
+        try {
+          read(view, buffer, offset + frames[at]!, values);
+          host[recordReady](values);
+        } catch (error) {
+          host[framingFailed](error);
+        }
+        if (this.#epoch !== epoch) break;
+      }
+    } else if (this.#encoding === null) {
       // A view made from the buffer costs less than subarray() (no species
       // lookup). Callbacks never grow the core's memory (only appends do),
       // so the buffer stays attached for the whole batch.
@@ -369,7 +439,7 @@ export class Deframer {
         const at = i++ * 3;
         consumed = frames[at + 2]!;
         this.#frameNext = consumed;
-        this.#deliverFrame(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
+        this.#deliverText(delimiter, bytes, base + frames[at]!, base + frames[at + 1]!);
         if (this.#epoch !== epoch) break;
       }
     }
@@ -385,18 +455,10 @@ export class Deframer {
     return rest > 0 && (delimiter.rule.kind === "record" || rest >= limit);
   }
 
-  #deliverFrame(delimiter: CoreDelimiter, bytes: Uint8Array, start: number, end: number): void {
+  #deliverText(delimiter: CoreDelimiter, bytes: Uint8Array, start: number, end: number): void {
     const host = this.#host;
     try {
-      if (delimiter.struct !== null) {
-        host[recordReady](delimiter.struct.unpackFrom(bytes, start));
-      } else if (delimiter.netStruct !== null) {
-        host[recordReady](delimiter.netStruct.unpack(bytes.subarray(start, end)));
-      } else if (this.#encoding === null) {
-        host[frameReady](bytes.subarray(start, end));
-      } else {
-        host[frameReady](this.#text(bytes.subarray(start, end), delimiter.fixedSize > 0));
-      }
+      host[frameReady](this.#text(bytes.subarray(start, end), delimiter.fixedSize > 0));
     } catch (error) {
       host[framingFailed](error);
     }

@@ -1,15 +1,15 @@
 /**
- * Reading and writing single struct fields, shared by `Struct` and
- * `NetStruct`.
+ * Writing single struct fields and reading length prefixes, shared by
+ * `Struct` and `NetStruct` (unpacking is `_record_reader.ts`).
  *
- * Integers up to 32 bits are composed from bytes directly; 64-bit integers
- * and floats go through one module-level 8-byte scratch buffer, so neither
- * packing nor unpacking creates a `DataView` per call.
+ * Integers up to 32 bits are written byte by byte; 64-bit integers and
+ * floats go through one module-level 8-byte scratch buffer, so packing
+ * creates no `DataView` per call.
  *
  * @module
  */
 
-import { fromHalfBits, toHalfBits } from "./_half_float.ts";
+import { toHalfBits } from "./_half_float.ts";
 import { describe } from "./_describe.ts";
 import {
   BOOL,
@@ -28,7 +28,7 @@ import {
   UINT64,
   UINT8,
 } from "./_struct_format.ts";
-import type { StructInput, StructValue } from "./struct_value.ts";
+import type { StructInput } from "./struct_value.ts";
 
 const scratch = new Uint8Array(8);
 const scratchView = new DataView(scratch.buffer);
@@ -82,68 +82,6 @@ export function writeInt(
 /** Copies `n` bytes of the scratch buffer to `target`. */
 function fromScratch(target: Uint8Array, at: number, n: number): void {
   for (let k = 0; k < n; k++) target[at + k] = scratch[k]!;
-}
-
-/** Copies `n` bytes of `bytes` into the scratch buffer. */
-function toScratch(bytes: Uint8Array, at: number, n: number): void {
-  for (let k = 0; k < n; k++) scratch[k] = bytes[at + k]!;
-}
-
-/**
- * Reads one value of a field.
- *
- * @param kind The field kind.
- * @param bytes The source; the caller has checked the bounds.
- * @param at Where the value starts.
- * @param size Bytes of the value (`s`, `p`: the whole field).
- * @param le Whether numbers are little-endian.
- * @returns The value; byte strings are views into `bytes`.
- */
-export function readValue(
-  kind: number,
-  bytes: Uint8Array,
-  at: number,
-  size: number,
-  le: boolean,
-): StructValue {
-  switch (kind) {
-    case INT8:
-      return (bytes[at]! << 24) >> 24;
-    case UINT8:
-      return bytes[at]!;
-    case INT16:
-      return (readLength(bytes, at, 2, le) << 16) >> 16;
-    case UINT16:
-      return readLength(bytes, at, 2, le);
-    case INT32:
-      return readUint32(bytes, at, le) | 0;
-    case UINT32:
-      return readUint32(bytes, at, le);
-    case INT64:
-      toScratch(bytes, at, 8);
-      return scratchView.getBigInt64(0, le);
-    case UINT64:
-      toScratch(bytes, at, 8);
-      return scratchView.getBigUint64(0, le);
-    case BOOL:
-      return bytes[at] !== 0;
-    case CHAR:
-    case BYTES:
-      return bytes.subarray(at, at + size);
-    case PASCAL: {
-      if (size === 0) return bytes.subarray(at, at);
-      const n = Math.min(bytes[at]!, size - 1);
-      return bytes.subarray(at + 1, at + 1 + n);
-    }
-    case FLOAT16:
-      return fromHalfBits(readLength(bytes, at, 2, le));
-    case FLOAT32:
-      toScratch(bytes, at, 4);
-      return scratchView.getFloat32(0, le);
-    default: // FLOAT64
-      toScratch(bytes, at, 8);
-      return scratchView.getFloat64(0, le);
-  }
 }
 
 /** Names an argument in error messages. */

@@ -5,7 +5,8 @@
  */
 
 import { type FrameRule, MAX_RECORD_STEPS, type RecordStep } from "./frame_rule.ts";
-import { argName, readLength, readValue, toBytes, writeInt, writeValue } from "./_struct_codec.ts";
+import { argName, readLength, toBytes, writeInt, writeValue } from "./_struct_codec.ts";
+import { compileRecordReader, readRecord, type RecordReader } from "./_record_reader.ts";
 import { describe } from "./_describe.ts";
 import { type FieldOp, parseFormat, PREFIXED } from "./_struct_format.ts";
 import type { StructInput, StructValue } from "./struct_value.ts";
@@ -36,6 +37,20 @@ const MAX_PAYLOAD: Record<number, number> = {
   4: 0xffff_ffff,
   8: Number.MAX_SAFE_INTEGER,
 };
+
+let readerOf: (format: NetStruct) => RecordReader;
+
+/**
+ * The compiled reader of a NetStruct's records (made on first use).
+ * Internal: the `Deframer` unpacks framed records with it, into an array it
+ * reuses.
+ *
+ * @param format The NetStruct.
+ * @returns Its reader; it trusts the caller for the bounds.
+ */
+export function netStructReader(format: NetStruct): RecordReader {
+  return readerOf(format);
+}
 
 /**
  * Packs and unpacks variable-length binary records, and frames a stream into
@@ -83,6 +98,11 @@ export class NetStruct {
   readonly #minimumSize: number;
   readonly #valueCount: number;
   #rule: FrameRule | undefined;
+  #reader: RecordReader | undefined;
+
+  static {
+    readerOf = (format) => format.#reader ??= compileRecordReader(format.#ops);
+  }
 
   /**
    * Compiles a format string.
@@ -387,25 +407,7 @@ export class NetStruct {
 
   /** Reads the values of a record known to be complete. */
   #read(bytes: Uint8Array, offset: number): StructValue[] {
-    const values: StructValue[] = [];
-    const ops = this.#ops;
-    let base = offset;
-    for (let k = 0; k < ops.length; k++) {
-      const op = ops[k]!;
-      let at = base + op.offset;
-      if (op.kind === PREFIXED) {
-        const start = at + op.size;
-        const end = start + readLength(bytes, at, op.size, op.littleEndian);
-        values.push(bytes.subarray(start, end));
-        base = end;
-        continue;
-      }
-      for (let r = 0; r < op.repeat; r++) {
-        values.push(readValue(op.kind, bytes, at, op.size, op.littleEndian));
-        at += op.size;
-      }
-    }
-    return values;
+    return readRecord(readerOf(this), this.#valueCount, bytes, offset);
   }
 
   #checkInput(bytes: Uint8Array, offset: number): void {

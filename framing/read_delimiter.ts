@@ -8,8 +8,10 @@
 import { type FrameRule, MAX_DELIMITER_LENGTH } from "./frame_rule.ts";
 import { describe } from "./_describe.ts";
 import { lastCharOf, mostMatchLength } from "./_regex_text.ts";
-import { NetStruct } from "./net_struct.ts";
-import { Struct } from "./struct.ts";
+import { NetStruct, netStructReader } from "./net_struct.ts";
+import { Struct, structReader } from "./struct.ts";
+import { type RecordReader, valuesArray } from "./_record_reader.ts";
+import type { StructValue } from "./struct_value.ts";
 
 /**
  * Every value `Stream.readDelimiter` accepts.
@@ -56,8 +58,17 @@ export type Delimiter =
     readonly fixedSize: number;
     readonly struct: Struct | null;
     readonly netStruct: NetStruct | null;
+    /** How a `Struct` or `NetStruct` record is unpacked, else null. */
+    readonly record: RecordUnpacking | null;
   }
   | RegexDelimiter;
+
+/** The compiled reader of a `Struct` / `NetStruct` delimiter and the array it fills. */
+export interface RecordUnpacking {
+  readonly read: RecordReader;
+  /** Reused for every record framed with this assignment: valid during a callback only. */
+  readonly values: StructValue[];
+}
 
 /** A parsed delimiter the framing core scans for. */
 export type CoreDelimiter = Extract<Delimiter, { readonly kind: "core" }>;
@@ -108,6 +119,7 @@ function bytesRule(delimiter: Uint8Array, original: unknown): Delimiter {
     fixedSize: 0,
     struct: null,
     netStruct: null,
+    record: null,
   };
 }
 
@@ -165,6 +177,7 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
       fixedSize: value,
       struct: null,
       netStruct: null,
+      record: null,
     };
   }
   if (value instanceof RegExp) {
@@ -186,10 +199,18 @@ export function parseDelimiter(value: ReadDelimiter): Delimiter {
       fixedSize: value.size,
       struct: value,
       netStruct: null,
+      record: { read: structReader(value), values: valuesArray(value.valueCount) },
     };
   }
   if (value instanceof NetStruct) {
-    return { kind: "core", rule: value.rule, fixedSize: 0, struct: null, netStruct: value };
+    return {
+      kind: "core",
+      rule: value.rule,
+      fixedSize: 0,
+      struct: null,
+      netStruct: value,
+      record: { read: netStructReader(value), values: valuesArray(value.valueCount) },
+    };
   }
   throw new TypeError(
     `Invalid readDelimiter ${describe(value)}: expected null, a string, a Uint8Array, ` +

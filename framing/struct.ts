@@ -6,9 +6,23 @@
 
 import type { FrameRule } from "./frame_rule.ts";
 import type { StructInput, StructValue } from "./struct_value.ts";
-import { readValue, writeValue } from "./_struct_codec.ts";
+import { writeValue } from "./_struct_codec.ts";
+import { compileRecordReader, readRecord, type RecordReader } from "./_record_reader.ts";
 import { describe } from "./_describe.ts";
 import { type FieldOp, parseFormat } from "./_struct_format.ts";
+
+let readerOf: (struct: Struct) => RecordReader;
+
+/**
+ * The compiled reader of a struct's records (made on first use). Internal:
+ * the `Deframer` unpacks framed records with it, into an array it reuses.
+ *
+ * @param struct The struct.
+ * @returns Its reader; it trusts the caller for the bounds.
+ */
+export function structReader(struct: Struct): RecordReader {
+  return readerOf(struct);
+}
 
 /**
  * Packs and unpacks fixed-size binary records described by a Python `struct`
@@ -67,6 +81,11 @@ export class Struct {
   readonly #size: number;
   readonly #valueCount: number;
   #rule: FrameRule | undefined;
+  #reader: RecordReader | undefined;
+
+  static {
+    readerOf = (struct) => struct.#reader ??= compileRecordReader(struct.#ops);
+  }
 
   /**
    * Compiles a format string.
@@ -272,17 +291,7 @@ export class Struct {
    */
   unpackFrom(bytes: Uint8Array, offset = 0): StructValue[] {
     this.#checkBounds(bytes, offset, "read");
-    const values: StructValue[] = [];
-    const ops = this.#ops;
-    for (let k = 0; k < ops.length; k++) {
-      const op = ops[k]!;
-      let at = offset + op.offset;
-      for (let r = 0; r < op.repeat; r++) {
-        values.push(readValue(op.kind, bytes, at, op.size, op.littleEndian));
-        at += op.size;
-      }
-    }
-    return values;
+    return readRecord(readerOf(this), this.#valueCount, bytes, offset);
   }
 
   #write(target: Uint8Array, base: number, values: StructInput[]): void {

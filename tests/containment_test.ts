@@ -116,7 +116,7 @@ class Host {
     this.frames.push(data instanceof Uint8Array ? new TextDecoder().decode(data) : data);
   }
   [recordReady](values: unknown[]): void {
-    this.frames.push(values);
+    this.frames.push([...values]);
   }
   [inputOverflow](): void {}
   [framingFailed](error: unknown): void {
