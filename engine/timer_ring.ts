@@ -3,12 +3,15 @@
  *
  * Internal to the engine (exported for its tests, not from `mod.ts`).
  *
- * Layout: timer state lives in one `Float64Array`, eight numbers (64 bytes,
- * about one cache line) per record, indexed by record number; functions and
- * arguments sit in two plain arrays at the same index. Scheduling therefore
- * allocates nothing but the returned {@linkcode Timer} handle (and the
- * argument array, when there are arguments). Freed records are reused from
- * a free list. Records sit on intrusive doubly linked lists:
+ * Layout: timer state lives in `Float64Array` pages, eight numbers (64
+ * bytes, about one cache line) per record, indexed by record number;
+ * functions and arguments sit in two plain arrays per page at the same
+ * index. Pages are added, never copied (`_timer_pages.ts`: 1,024 records,
+ * then each page twice the last). Scheduling therefore allocates nothing but
+ * the returned {@linkcode Timer} handle (and the argument array, when there
+ * are arguments), plus a page when the records ever held double. Freed
+ * records are reused from a free list. Records sit on intrusive doubly
+ * linked lists:
  *
  * - lists `0 .. slots-1`: the ring slots. A `defer`/`cycle` timer due at
  *   millisecond tick `t` sits in slot `t & (slots - 1)`, whatever its round;
@@ -28,6 +31,7 @@
 
 import { createTimer, type Timer, type TimerOwner } from "./timer.ts";
 import { SlotBitmask } from "./_slot_bitmask.ts";
+import { pageOf, slotOf, TimerPages } from "./_timer_pages.ts";
 
 /** A timer's function as stored. */
 type Fn = (...args: unknown[]) => unknown;
@@ -39,8 +43,7 @@ const NIL = -1;
 const FREE = -2;
 const EMPTY_ARGS: unknown[] = [];
 
-// Record fields (offsets in a record's eight numbers).
-const STRIDE = 8;
+// Record fields (offsets in a record's eight numbers, `STRIDE`).
 const NEXT = 0;
 const PREV = 1;
 const LIST = 2;
@@ -111,14 +114,14 @@ export class TimerRing implements TimerOwner {
   #slotMin: Float64Array;
   #occupied: SlotBitmask;
 
-  // Records.
-  #capacity = 0;
+  // Records: entry `slotOf(id)` of page `pageOf(id)` of these.
   #used = 0;
   #free = NIL;
   #live = 0;
-  #rec = new Float64Array(0);
-  #fns: (Fn | undefined)[] = [];
-  #args: (unknown[] | undefined)[] = [];
+  readonly #pages = new TimerPages<Fn>();
+  readonly #recPages: Float64Array[] = this.#pages.nums;
+  readonly #fnPages: (Fn | undefined)[][] = this.#pages.fns;
+  readonly #argPages: (unknown[] | undefined)[][] = this.#pages.args;
 
   #seq = 1;
   #cursor: number;
@@ -161,7 +164,6 @@ export class TimerRing implements TimerOwner {
     this.#slotMin = new Float64Array(slots).fill(Infinity);
     this.#occupied = new SlotBitmask(slots);
     this.#cursor = Math.floor(start) - 1;
-    this.#grow(64);
   }
 
   /**
@@ -201,6 +203,16 @@ export class TimerRing implements TimerOwner {
   }
 
   /**
+   * Records the ring's pages hold: it grows by a page (twice the last) when
+   * every record is in use, and never shrinks.
+   *
+   * @returns The record capacity.
+   */
+  get capacity(): number {
+    return this.#pages.capacity;
+  }
+
+  /**
    * The sequence number the next timer will get; timers scheduled from now on
    * compare `>=` it. Used to snapshot "scheduled before this iteration".
    *
@@ -221,7 +233,7 @@ export class TimerRing implements TimerOwner {
     const id = this.#alloc(fn, args);
     this.#append(this.#callbackList, id);
     this.#callbackCount++;
-    return createTimer(this, id, this.#rec[(id << 3) + SEQ]!);
+    return createTimer(this, id, this.#seq - 1);
   }
 
   /**
@@ -235,7 +247,7 @@ export class TimerRing implements TimerOwner {
     const id = this.#alloc(fn, args);
     this.#append(this.#loopList, id);
     this.#loopCount++;
-    return createTimer(this, id, this.#rec[(id << 3) + SEQ]!);
+    return createTimer(this, id, this.#seq - 1);
   }
 
   /**
@@ -250,12 +262,13 @@ export class TimerRing implements TimerOwner {
    */
   defer(due: number, period: number, fn: Fn, args: unknown[]): Timer {
     const id = this.#alloc(fn, args);
-    const base = id << 3;
-    this.#rec[base + DUE] = due;
-    this.#rec[base + PERIOD] = period;
+    const rec = this.#recPages[pageOf(id)]!;
+    const base = slotOf(id) << 3;
+    rec[base + DUE] = due;
+    rec[base + PERIOD] = period;
     this.#insert(id, due);
     this.#timerCount++;
-    return createTimer(this, id, this.#rec[base + SEQ]!);
+    return createTimer(this, id, this.#seq - 1);
   }
 
   /**
@@ -283,11 +296,11 @@ export class TimerRing implements TimerOwner {
   runCallbacks(limit: number, report: TimerErrorReporter): void {
     const list = this.#callbackList;
     let id: number;
-    while ((id = this.#head[list]!) !== NIL && this.#rec[(id << 3) + SEQ]! < limit) {
+    while ((id = this.#head[list]!) !== NIL && this.#field(id, SEQ) < limit) {
       this.#unlink(id);
       this.#callbackCount--;
-      const fn = this.#fns[id]!;
-      const args = this.#args[id]!;
+      const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
+      const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
       this.#release(id);
       try {
         invoke(fn, args);
@@ -306,10 +319,10 @@ export class TimerRing implements TimerOwner {
    */
   runLoops(limit: number, report: TimerErrorReporter): void {
     let id = this.#head[this.#loopList]!;
-    while (id !== NIL && this.#rec[(id << 3) + SEQ]! < limit) {
-      this.#iterNext = this.#rec[(id << 3) + NEXT]!;
-      const fn = this.#fns[id]!;
-      const args = this.#args[id]!;
+    while (id !== NIL && this.#field(id, SEQ) < limit) {
+      this.#iterNext = this.#field(id, NEXT);
+      const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
+      const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
       try {
         invoke(fn, args);
       } catch (err) {
@@ -349,14 +362,14 @@ export class TimerRing implements TimerOwner {
 
   /** Cancels every pending timer; every handle becomes inactive. */
   cancelAll(): void {
-    const rec = this.#rec;
     for (let id = 0; id < this.#used; id++) {
-      const base = id << 3;
+      const rec = this.#recPages[pageOf(id)]!;
+      const base = slotOf(id) << 3;
       if (rec[base + LIST] !== FREE) {
         rec[base + LIST] = FREE;
         rec[base + SEQ] = 0;
-        this.#fns[id] = undefined;
-        this.#args[id] = undefined;
+        this.#fnPages[pageOf(id)]![slotOf(id)] = undefined;
+        this.#argPages[pageOf(id)]![slotOf(id)] = undefined;
       }
     }
     this.#head.fill(NIL);
@@ -382,7 +395,7 @@ export class TimerRing implements TimerOwner {
    * @returns `true` while pending.
    */
   isTimerActive(id: number, seq: number): boolean {
-    return id < this.#used && this.#rec[(id << 3) + SEQ] === seq;
+    return id < this.#used && this.#field(id, SEQ) === seq;
   }
 
   /**
@@ -393,10 +406,12 @@ export class TimerRing implements TimerOwner {
    * @param seq The timer's sequence number.
    */
   cancelTimer(id: number, seq: number): void {
-    const base = id << 3;
-    if (id >= this.#used || this.#rec[base + SEQ] !== seq) return;
-    const list = this.#rec[base + LIST]!;
-    if (id === this.#iterNext) this.#iterNext = this.#rec[base + NEXT]!;
+    if (id >= this.#used) return;
+    const rec = this.#recPages[pageOf(id)]!;
+    const base = slotOf(id) << 3;
+    if (rec[base + SEQ] !== seq) return;
+    const list = rec[base + LIST]!;
+    if (id === this.#iterNext) this.#iterNext = rec[base + NEXT]!;
     this.#unlink(id);
     this.#release(id);
     if (list < this.#slots) {
@@ -415,72 +430,73 @@ export class TimerRing implements TimerOwner {
 
   // --- records -------------------------------------------------------------
 
+  /** Field `field` of record `id`. */
+  #field(id: number, field: number): number {
+    return this.#recPages[pageOf(id)]![(slotOf(id) << 3) + field]!;
+  }
+
   #alloc(fn: Fn, args: unknown[]): number {
     let id = this.#free;
     if (id !== NIL) {
-      this.#free = this.#rec[(id << 3) + NEXT]!;
+      this.#free = this.#field(id, NEXT);
     } else {
-      if (this.#used === this.#capacity) this.#grow(this.#capacity * 2);
+      if (this.#used === this.#pages.capacity) this.#pages.add();
       id = this.#used++;
     }
     this.#live++;
-    this.#rec[(id << 3) + SEQ] = this.#seq++;
-    this.#fns[id] = fn;
-    this.#args[id] = args.length === 0 ? EMPTY_ARGS : args;
+    const page = pageOf(id);
+    const at = slotOf(id);
+    this.#recPages[page]![(at << 3) + SEQ] = this.#seq++;
+    this.#fnPages[page]![at] = fn;
+    this.#argPages[page]![at] = args.length === 0 ? EMPTY_ARGS : args;
     return id;
   }
 
   #release(id: number): void {
-    const base = id << 3;
-    this.#rec[base + LIST] = FREE;
-    this.#rec[base + SEQ] = 0;
-    this.#fns[id] = undefined;
-    this.#args[id] = undefined;
+    const page = pageOf(id);
+    const at = slotOf(id);
+    const rec = this.#recPages[page]!;
+    const base = at << 3;
+    rec[base + LIST] = FREE;
+    rec[base + SEQ] = 0;
+    this.#fnPages[page]![at] = undefined;
+    this.#argPages[page]![at] = undefined;
     if (--this.#live === 0) {
       // Everything is free: restart allocation from record 0 (sequence
-      // numbers keep stale handles harmless).
+      // numbers keep stale handles harmless). Pages stay for the next burst.
       this.#used = 0;
       this.#free = NIL;
     } else {
-      this.#rec[base + NEXT] = this.#free;
+      rec[base + NEXT] = this.#free;
       this.#free = id;
     }
-  }
-
-  #grow(capacity: number): void {
-    const rec = new Float64Array(capacity * STRIDE);
-    rec.set(this.#rec);
-    this.#rec = rec;
-    for (let i = this.#capacity; i < capacity; i++) {
-      this.#fns.push(undefined);
-      this.#args.push(undefined);
-    }
-    this.#capacity = capacity;
   }
 
   // --- lists ---------------------------------------------------------------
 
   #append(list: number, id: number): void {
-    const rec = this.#rec;
-    const base = id << 3;
+    const pages = this.#recPages;
+    const rec = pages[pageOf(id)]!;
+    const base = slotOf(id) << 3;
     const tail = this.#tail[list]!;
     rec[base + LIST] = list;
     rec[base + NEXT] = NIL;
     rec[base + PREV] = tail;
-    if (tail !== NIL) rec[(tail << 3) + NEXT] = id;
+    if (tail !== NIL) pages[pageOf(tail)]![(slotOf(tail) << 3) + NEXT] = id;
     else this.#head[list] = id;
     this.#tail[list] = id;
   }
 
   #unlink(id: number): void {
-    const rec = this.#rec;
-    const base = id << 3;
+    const pages = this.#recPages;
+    const rec = pages[pageOf(id)]!;
+    const base = slotOf(id) << 3;
     const list = rec[base + LIST]!;
     const prev = rec[base + PREV]!;
     const next = rec[base + NEXT]!;
-    if (prev !== NIL) rec[(prev << 3) + NEXT] = next;
+    if (prev !== NIL) pages[pageOf(prev)]![(slotOf(prev) << 3) + NEXT] = next;
     else this.#head[list] = next;
-    if (next !== NIL) rec[(next << 3) + PREV] = prev;
+    if (next !== NIL) pages[pageOf(next)]![(slotOf(next) << 3) + PREV] = prev;
     else this.#tail[list] = prev;
   }
 
@@ -489,7 +505,7 @@ export class TimerRing implements TimerOwner {
   #insert(id: number, due: number): void {
     let tick = Math.ceil(due);
     if (tick <= this.#cursor) tick = this.#cursor + 1;
-    this.#rec[(id << 3) + TICK] = tick;
+    this.#recPages[pageOf(id)]![(slotOf(id) << 3) + TICK] = tick;
     const slot = tick & this.#mask;
     if (this.#head[slot] === NIL) {
       this.#occupied.set(slot);
@@ -541,16 +557,16 @@ export class TimerRing implements TimerOwner {
     let fired = 0;
     let id = this.#head[slot]!;
     while (id !== NIL) {
-      const rec = this.#rec; // a timer's function may grow (replace) it
-      const base = id << 3;
+      const rec = this.#recPages[pageOf(id)]!;
+      const base = slotOf(id) << 3;
       this.#iterNext = rec[base + NEXT]!;
       const tick = rec[base + TICK]!;
       if (tick > t) {
         if (tick < slotMin[slot]!) slotMin[slot] = tick;
       } else {
         this.#unlink(id);
-        const fn = this.#fns[id]!;
-        const args = this.#args[id]!;
+        const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
+        const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
         const period = rec[base + PERIOD]!;
         if (period > 0) {
           let next = rec[base + DUE]! + period;

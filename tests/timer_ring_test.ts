@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { TimerRing } from "../engine/timer_ring.ts";
+import { pageOf, slotOf } from "../engine/_timer_pages.ts";
 import type { Timer } from "../engine/timer.ts";
 import { prng } from "./_helpers.ts";
 
@@ -269,3 +270,115 @@ for (const slots of [32, 1024, 4096, 65536]) {
     assert.ok(fired.length > 500, `only ${fired.length} timers fired`);
   });
 }
+
+// --- pages (engine/_timer_pages.ts): 1,024 records, then each page twice the last ---
+
+Deno.test("pageOf and slotOf number records consecutively through pages, each twice the last", () => {
+  let page = 0;
+  let slot = 0;
+  let size = 1024;
+  for (let id = 0; id < 1024 * (2 ** 12 - 1); id++) {
+    if (slot === size) {
+      page++;
+      slot = 0;
+      size *= 2;
+    }
+    if (pageOf(id) !== page || slotOf(id) !== slot) {
+      assert.fail(`record ${id}: page ${pageOf(id)} slot ${slotOf(id)}, expected ${page} ${slot}`);
+    }
+    slot++;
+  }
+  assert.equal(page, 11);
+});
+
+Deno.test("TimerRing holds 1,024 records on one page, and adds a page twice the last when full", () => {
+  const ring = new TimerRing({ slots: 32 });
+  assert.equal(ring.capacity, 0); // no page before the first timer
+  const timers: Timer[] = [];
+  for (let i = 0; i < 1024; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 1024);
+  timers.push(ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 1024 + 2048);
+  for (let i = 0; i < 2048; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 1024 + 2048 + 4096);
+  assert.ok(timers.every((timer) => timer.active));
+});
+
+Deno.test("TimerRing fires timers spread over four pages in deadline order, ties in scheduling order", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const count = 1024 + 2048 + 4096 + 100; // into page 3
+  const log: number[] = [];
+  // Deadlines run backwards with the record numbers, in pairs of equal deadlines.
+  for (let i = 0; i < count; i++) ring.defer(count - (i >> 1), 0, () => log.push(i), []);
+  ring.runDue(count + 1, fail);
+  const expected = Array.from({ length: count }, (_, i) => i)
+    .sort((a, b) => (b >> 1) - (a >> 1) || a - b);
+  assert.deepEqual(log, expected);
+  assert.equal(ring.timerCount, 0);
+});
+
+Deno.test("TimerRing cancels timers at page boundaries without breaking the list they share", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const count = 1024 + 2048 + 10;
+  const log: number[] = [];
+  // One deadline: all in one slot's list, linked across pages 0, 1 and 2.
+  const timers = Array.from({ length: count }, (_, i) => ring.defer(50, 0, () => log.push(i), []));
+  const cancelled = new Set([0, 1023, 1024, 1025, 3071, 3072, count - 1]);
+  for (const i of cancelled) timers[i]!.cancel();
+  for (const i of cancelled) assert.equal(timers[i]!.active, false, `timer ${i}`);
+  assert.equal(ring.timerCount, count - cancelled.size);
+  ring.runDue(50, fail);
+  assert.deepEqual(
+    log,
+    Array.from({ length: count }, (_, i) => i).filter((i) => !cancelled.has(i)),
+  );
+});
+
+Deno.test("TimerRing reuses freed records on grown pages before adding a page, without reviving stale handles", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const old = Array.from({ length: 3072 }, () => ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 3072);
+  // Free 500 records on page 1 (records 1024 and up).
+  const freed = old.slice(1500, 2000);
+  for (const timer of freed) timer.cancel();
+  const fired: number[] = [];
+  const reused = Array.from({ length: 500 }, (_, i) => ring.defer(20, 0, () => fired.push(i), []));
+  assert.equal(ring.capacity, 3072, "no page added while freed records remain");
+  assert.ok(freed.every((timer) => !timer.active), "a freed record's old handle stays inactive");
+  for (const timer of freed) timer.cancel(); // a stale cancel must not touch the new timer
+  assert.ok(reused.every((timer) => timer.active));
+  ring.runDue(10, fail);
+  ring.runDue(20, fail);
+  assert.deepEqual(fired, Array.from({ length: 500 }, (_, i) => i));
+  assert.equal(ring.size, 0);
+});
+
+Deno.test("TimerRing restarts from record 0 once every timer is gone, keeping its pages", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const first = Array.from({ length: 5000 }, () => ring.defer(10, 0, () => {}, []));
+  const capacity = ring.capacity;
+  for (const timer of first) timer.cancel();
+  let fired = 0;
+  for (let i = 0; i < 5000; i++) ring.defer(10, 0, () => fired++, []);
+  assert.equal(ring.capacity, capacity);
+  assert.ok(first.every((timer) => !timer.active));
+  ring.runDue(10, fail);
+  assert.equal(fired, 5000);
+});
+
+Deno.test("TimerRing fires the rest of a slot after a timer's function made it add a page", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const log: string[] = [];
+  ring.defer(10, 0, () => {
+    log.push("first");
+    for (let i = 0; i < 2000; i++) ring.defer(1000, 0, () => {}, []);
+  }, []);
+  ring.defer(10, 0, () => log.push("second"), []);
+  ring.defer(42, 0, () => log.push("same slot, later round"), []); // 42 & 31 = 10
+  assert.equal(ring.capacity, 1024);
+  ring.runDue(10, fail);
+  assert.ok(ring.capacity > 1024);
+  assert.deepEqual(log, ["first", "second"]);
+  ring.runDue(42, fail);
+  assert.deepEqual(log, ["first", "second", "same slot, later round"]);
+});
