@@ -6,11 +6,11 @@
  * Layout: timer state lives in `Float64Array` pages, eight numbers (64
  * bytes, about one cache line) per record, indexed by record number;
  * functions and arguments sit in two plain arrays per page at the same
- * index. Pages are added, never copied (`_timer_pages.ts`: 1,024 records,
- * then each page twice the last). Scheduling therefore allocates nothing but
- * the returned {@linkcode Timer} handle (and the argument array, when there
- * are arguments), plus a page when the records ever held double. Freed
- * records are reused from a free list. Records sit on intrusive doubly
+ * index. Pages of 4,096 records are added, never copied (`_timer_pages.ts`).
+ * Scheduling therefore allocates nothing but the returned {@linkcode Timer}
+ * handle (and the argument array, when there are arguments), plus a page
+ * each time the records in use pass a multiple of 4,096 they never reached
+ * before. Freed records are reused from a free list. Records sit on intrusive doubly
  * linked lists:
  *
  * - lists `0 .. slots-1`: the ring slots. A `defer`/`cycle` timer due at
@@ -203,7 +203,7 @@ export class TimerRing implements TimerOwner {
   }
 
   /**
-   * Records the ring's pages hold: it grows by a page (twice the last) when
+   * Records the ring's pages hold: it grows by a page (4,096 records) when
    * every record is in use, and never shrinks.
    *
    * @returns The record capacity.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TimerRing } from "../engine/timer_ring.ts";
-import { pageOf, slotOf } from "../engine/_timer_pages.ts";
+import { PAGE_RECORDS, pageOf, slotOf } from "../engine/_timer_pages.ts";
 import type { Timer } from "../engine/timer.ts";
 import { prng } from "./_helpers.ts";
 
@@ -271,42 +271,42 @@ for (const slots of [32, 1024, 4096, 65536]) {
   });
 }
 
-// --- pages (engine/_timer_pages.ts): 1,024 records, then each page twice the last ---
+// --- pages (engine/_timer_pages.ts): 4,096 records each ---
 
-Deno.test("pageOf and slotOf number records consecutively through pages, each twice the last", () => {
+const PAGE = 4096;
+
+Deno.test("pageOf and slotOf number records consecutively through pages of 4,096", () => {
   let page = 0;
   let slot = 0;
-  let size = 1024;
-  for (let id = 0; id < 1024 * (2 ** 12 - 1); id++) {
-    if (slot === size) {
+  for (let id = 0; id < PAGE * 300; id++) {
+    if (slot === PAGE) {
       page++;
       slot = 0;
-      size *= 2;
     }
     if (pageOf(id) !== page || slotOf(id) !== slot) {
       assert.fail(`record ${id}: page ${pageOf(id)} slot ${slotOf(id)}, expected ${page} ${slot}`);
     }
     slot++;
   }
-  assert.equal(page, 11);
+  assert.equal(PAGE_RECORDS, PAGE);
 });
 
-Deno.test("TimerRing holds 1,024 records on one page, and adds a page twice the last when full", () => {
+Deno.test("TimerRing adds a page of 4,096 records when every record is in use", () => {
   const ring = new TimerRing({ slots: 32 });
   assert.equal(ring.capacity, 0); // no page before the first timer
   const timers: Timer[] = [];
-  for (let i = 0; i < 1024; i++) timers.push(ring.defer(10, 0, () => {}, []));
-  assert.equal(ring.capacity, 1024);
+  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, PAGE);
   timers.push(ring.defer(10, 0, () => {}, []));
-  assert.equal(ring.capacity, 1024 + 2048);
-  for (let i = 0; i < 2048; i++) timers.push(ring.defer(10, 0, () => {}, []));
-  assert.equal(ring.capacity, 1024 + 2048 + 4096);
+  assert.equal(ring.capacity, 2 * PAGE);
+  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 3 * PAGE);
   assert.ok(timers.every((timer) => timer.active));
 });
 
 Deno.test("TimerRing fires timers spread over four pages in deadline order, ties in scheduling order", () => {
   const ring = new TimerRing({ slots: 32 });
-  const count = 1024 + 2048 + 4096 + 100; // into page 3
+  const count = 3 * PAGE + 100; // into page 3
   const log: number[] = [];
   // Deadlines run backwards with the record numbers, in pairs of equal deadlines.
   for (let i = 0; i < count; i++) ring.defer(count - (i >> 1), 0, () => log.push(i), []);
@@ -319,11 +319,11 @@ Deno.test("TimerRing fires timers spread over four pages in deadline order, ties
 
 Deno.test("TimerRing cancels timers at page boundaries without breaking the list they share", () => {
   const ring = new TimerRing({ slots: 32 });
-  const count = 1024 + 2048 + 10;
+  const count = 2 * PAGE + 10;
   const log: number[] = [];
   // One deadline: all in one slot's list, linked across pages 0, 1 and 2.
   const timers = Array.from({ length: count }, (_, i) => ring.defer(50, 0, () => log.push(i), []));
-  const cancelled = new Set([0, 1023, 1024, 1025, 3071, 3072, count - 1]);
+  const cancelled = new Set([0, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE - 1, 2 * PAGE, count - 1]);
   for (const i of cancelled) timers[i]!.cancel();
   for (const i of cancelled) assert.equal(timers[i]!.active, false, `timer ${i}`);
   assert.equal(ring.timerCount, count - cancelled.size);
@@ -334,16 +334,16 @@ Deno.test("TimerRing cancels timers at page boundaries without breaking the list
   );
 });
 
-Deno.test("TimerRing reuses freed records on grown pages before adding a page, without reviving stale handles", () => {
+Deno.test("TimerRing reuses freed records on a grown page before adding a page, without reviving stale handles", () => {
   const ring = new TimerRing({ slots: 32 });
-  const old = Array.from({ length: 3072 }, () => ring.defer(10, 0, () => {}, []));
-  assert.equal(ring.capacity, 3072);
-  // Free 500 records on page 1 (records 1024 and up).
-  const freed = old.slice(1500, 2000);
+  const old = Array.from({ length: 2 * PAGE }, () => ring.defer(10, 0, () => {}, []));
+  assert.equal(ring.capacity, 2 * PAGE);
+  // Free 500 records on page 1.
+  const freed = old.slice(PAGE + 1500, PAGE + 2000);
   for (const timer of freed) timer.cancel();
   const fired: number[] = [];
   const reused = Array.from({ length: 500 }, (_, i) => ring.defer(20, 0, () => fired.push(i), []));
-  assert.equal(ring.capacity, 3072, "no page added while freed records remain");
+  assert.equal(ring.capacity, 2 * PAGE, "no page added while freed records remain");
   assert.ok(freed.every((timer) => !timer.active), "a freed record's old handle stays inactive");
   for (const timer of freed) timer.cancel(); // a stale cancel must not touch the new timer
   assert.ok(reused.every((timer) => timer.active));
@@ -355,15 +355,15 @@ Deno.test("TimerRing reuses freed records on grown pages before adding a page, w
 
 Deno.test("TimerRing restarts from record 0 once every timer is gone, keeping its pages", () => {
   const ring = new TimerRing({ slots: 32 });
-  const first = Array.from({ length: 5000 }, () => ring.defer(10, 0, () => {}, []));
+  const first = Array.from({ length: 2 * PAGE + 5 }, () => ring.defer(10, 0, () => {}, []));
   const capacity = ring.capacity;
   for (const timer of first) timer.cancel();
   let fired = 0;
-  for (let i = 0; i < 5000; i++) ring.defer(10, 0, () => fired++, []);
+  for (let i = 0; i < first.length; i++) ring.defer(10, 0, () => fired++, []);
   assert.equal(ring.capacity, capacity);
   assert.ok(first.every((timer) => !timer.active));
   ring.runDue(10, fail);
-  assert.equal(fired, 5000);
+  assert.equal(fired, first.length);
 });
 
 Deno.test("TimerRing fires the rest of a slot after a timer's function made it add a page", () => {
@@ -371,13 +371,13 @@ Deno.test("TimerRing fires the rest of a slot after a timer's function made it a
   const log: string[] = [];
   ring.defer(10, 0, () => {
     log.push("first");
-    for (let i = 0; i < 2000; i++) ring.defer(1000, 0, () => {}, []);
+    for (let i = 0; i < PAGE; i++) ring.defer(1000, 0, () => {}, []);
   }, []);
   ring.defer(10, 0, () => log.push("second"), []);
   ring.defer(42, 0, () => log.push("same slot, later round"), []); // 42 & 31 = 10
-  assert.equal(ring.capacity, 1024);
+  assert.equal(ring.capacity, PAGE);
   ring.runDue(10, fail);
-  assert.ok(ring.capacity > 1024);
+  assert.equal(ring.capacity, 2 * PAGE);
   assert.deepEqual(log, ["first", "second"]);
   ring.runDue(42, fail);
   assert.deepEqual(log, ["first", "second", "same slot, later round"]);
