@@ -266,7 +266,7 @@ export class TimerRing implements TimerOwner {
     const base = slotOf(id) << 3;
     rec[base + DUE] = due;
     rec[base + PERIOD] = period;
-    this.#insert(id, due);
+    this.#insert(id);
     this.#timerCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -438,7 +438,7 @@ export class TimerRing implements TimerOwner {
   #alloc(fn: Fn, args: unknown[]): number {
     let id = this.#free;
     if (id !== NIL) {
-      this.#free = this.#field(id, NEXT);
+      this.#free = this.#recPages[pageOf(id)]![(slotOf(id) << 3) + NEXT]!;
     } else {
       if (this.#used === this.#pages.capacity) this.#pages.add();
       id = this.#used++;
@@ -502,10 +502,13 @@ export class TimerRing implements TimerOwner {
 
   // --- ring ----------------------------------------------------------------
 
-  #insert(id: number, due: number): void {
-    let tick = Math.ceil(due);
+  /** Puts record `id` in the slot of its deadline (its `DUE`, already stored). */
+  #insert(id: number): void {
+    const rec = this.#recPages[pageOf(id)]!;
+    const base = slotOf(id) << 3;
+    let tick = Math.ceil(rec[base + DUE]!);
     if (tick <= this.#cursor) tick = this.#cursor + 1;
-    this.#recPages[pageOf(id)]![(slotOf(id) << 3) + TICK] = tick;
+    rec[base + TICK] = tick;
     const slot = tick & this.#mask;
     if (this.#head[slot] === NIL) {
       this.#occupied.set(slot);
@@ -572,7 +575,7 @@ export class TimerRing implements TimerOwner {
           let next = rec[base + DUE]! + period;
           if (next <= now) next += period * Math.floor((now - next) / period + 1);
           rec[base + DUE] = next;
-          this.#insert(id, next);
+          this.#insert(id);
         } else {
           this.#timerCount--;
           this.#release(id);
