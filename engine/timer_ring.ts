@@ -231,7 +231,7 @@ export class TimerRing implements TimerOwner {
    */
   callback(fn: Fn, args: unknown[]): Timer {
     const id = this.#alloc(fn, args);
-    this.#append(this.#callbackList, id);
+    this.#append(this.#callbackList, id, this.#recPages[pageOf(id)]!, slotOf(id) << 3);
     this.#callbackCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -245,7 +245,7 @@ export class TimerRing implements TimerOwner {
    */
   loop(fn: Fn, args: unknown[]): Timer {
     const id = this.#alloc(fn, args);
-    this.#append(this.#loopList, id);
+    this.#append(this.#loopList, id, this.#recPages[pageOf(id)]!, slotOf(id) << 3);
     this.#loopCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -266,7 +266,7 @@ export class TimerRing implements TimerOwner {
     const base = slotOf(id) << 3;
     rec[base + DUE] = due;
     rec[base + PERIOD] = period;
-    this.#insert(id);
+    this.#insert(id, rec, base);
     this.#timerCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -297,11 +297,13 @@ export class TimerRing implements TimerOwner {
     const list = this.#callbackList;
     let id: number;
     while ((id = this.#head[list]!) !== NIL && this.#field(id, SEQ) < limit) {
-      this.#unlink(id);
+      const rec = this.#recPages[pageOf(id)]!;
+      const base = slotOf(id) << 3;
+      this.#unlink(rec, base);
       this.#callbackCount--;
       const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
       const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
-      this.#release(id);
+      this.#release(id, rec, base);
       try {
         invoke(fn, args);
       } catch (err) {
@@ -412,8 +414,8 @@ export class TimerRing implements TimerOwner {
     if (rec[base + SEQ] !== seq) return;
     const list = rec[base + LIST]!;
     if (id === this.#iterNext) this.#iterNext = rec[base + NEXT]!;
-    this.#unlink(id);
-    this.#release(id);
+    this.#unlink(rec, base);
+    this.#release(id, rec, base);
     if (list < this.#slots) {
       if (this.#head[list] === NIL) this.#occupied.clear(list);
       if (--this.#timerCount === 0) {
@@ -452,11 +454,10 @@ export class TimerRing implements TimerOwner {
     return id;
   }
 
-  #release(id: number): void {
+  /** Frees record `id` (`rec` is its page, `base` its first number there). */
+  #release(id: number, rec: Float64Array, base: number): void {
     const page = pageOf(id);
     const at = slotOf(id);
-    const rec = this.#recPages[page]!;
-    const base = at << 3;
     rec[base + LIST] = FREE;
     rec[base + SEQ] = 0;
     this.#fnPages[page]![at] = undefined;
@@ -474,10 +475,11 @@ export class TimerRing implements TimerOwner {
 
   // --- lists ---------------------------------------------------------------
 
-  #append(list: number, id: number): void {
+  // Record `id`'s page and the offset of its numbers there are passed along
+  // (`rec`, `base`): each is looked up once per operation.
+
+  #append(list: number, id: number, rec: Float64Array, base: number): void {
     const pages = this.#recPages;
-    const rec = pages[pageOf(id)]!;
-    const base = slotOf(id) << 3;
     const tail = this.#tail[list]!;
     rec[base + LIST] = list;
     rec[base + NEXT] = NIL;
@@ -487,10 +489,8 @@ export class TimerRing implements TimerOwner {
     this.#tail[list] = id;
   }
 
-  #unlink(id: number): void {
+  #unlink(rec: Float64Array, base: number): void {
     const pages = this.#recPages;
-    const rec = pages[pageOf(id)]!;
-    const base = slotOf(id) << 3;
     const list = rec[base + LIST]!;
     const prev = rec[base + PREV]!;
     const next = rec[base + NEXT]!;
@@ -503,9 +503,7 @@ export class TimerRing implements TimerOwner {
   // --- ring ----------------------------------------------------------------
 
   /** Puts record `id` in the slot of its deadline (its `DUE`, already stored). */
-  #insert(id: number): void {
-    const rec = this.#recPages[pageOf(id)]!;
-    const base = slotOf(id) << 3;
+  #insert(id: number, rec: Float64Array, base: number): void {
     let tick = Math.ceil(rec[base + DUE]!);
     if (tick <= this.#cursor) tick = this.#cursor + 1;
     rec[base + TICK] = tick;
@@ -516,7 +514,7 @@ export class TimerRing implements TimerOwner {
     } else if (tick < this.#slotMin[slot]!) {
       this.#slotMin[slot] = tick;
     }
-    this.#append(slot, id);
+    this.#append(slot, id, rec, base);
     if (this.#nextDueValid && tick < this.#nextDue) this.#nextDue = tick;
   }
 
@@ -567,7 +565,7 @@ export class TimerRing implements TimerOwner {
       if (tick > t) {
         if (tick < slotMin[slot]!) slotMin[slot] = tick;
       } else {
-        this.#unlink(id);
+        this.#unlink(rec, base);
         const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
         const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
         const period = rec[base + PERIOD]!;
@@ -575,10 +573,10 @@ export class TimerRing implements TimerOwner {
           let next = rec[base + DUE]! + period;
           if (next <= now) next += period * Math.floor((now - next) / period + 1);
           rec[base + DUE] = next;
-          this.#insert(id);
+          this.#insert(id, rec, base);
         } else {
           this.#timerCount--;
-          this.#release(id);
+          this.#release(id, rec, base);
         }
         fired++;
         try {
