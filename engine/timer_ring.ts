@@ -4,9 +4,9 @@
  * Internal to the engine (exported for its tests, not from `mod.ts`).
  *
  * Layout: timer state lives in `Float64Array` pages, eight numbers (64
- * bytes, about one cache line) per record, indexed by record number;
- * functions and arguments sit in two plain arrays per page at the same
- * index. Pages of 4,096 records are added, never copied (`_timer_pages.ts`).
+ * bytes, about one cache line) per record; functions and arguments sit in
+ * two plain arrays indexed by record number. Pages of 4,096 records are
+ * added, never copied (`_timer_pages.ts`).
  * Scheduling therefore allocates nothing but the returned {@linkcode Timer}
  * handle (and the argument array, when there are arguments), plus a page
  * each time the records in use pass a multiple of 4,096 they never reached
@@ -114,14 +114,15 @@ export class TimerRing implements TimerOwner {
   #slotMin: Float64Array;
   #occupied: SlotBitmask;
 
-  // Records: entry `slotOf(id)` of page `pageOf(id)` of these.
+  // Records: numbers at entry `slotOf(id)` of page `pageOf(id)`; functions
+  // and arguments at index `id`.
   #used = 0;
   #free = NIL;
   #live = 0;
   readonly #pages = new TimerPages<Fn>();
   readonly #recPages: Float64Array[] = this.#pages.nums;
-  readonly #fnPages: (Fn | undefined)[][] = this.#pages.fns;
-  readonly #argPages: (unknown[] | undefined)[][] = this.#pages.args;
+  readonly #fns: (Fn | undefined)[] = this.#pages.fns;
+  readonly #args: (unknown[] | undefined)[] = this.#pages.args;
 
   #seq = 1;
   #cursor: number;
@@ -301,8 +302,8 @@ export class TimerRing implements TimerOwner {
       const base = slotOf(id) << 3;
       this.#unlink(rec, base);
       this.#callbackCount--;
-      const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
-      const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
+      const fn = this.#fns[id]!;
+      const args = this.#args[id]!;
       this.#release(id, rec, base);
       try {
         invoke(fn, args);
@@ -323,8 +324,8 @@ export class TimerRing implements TimerOwner {
     let id = this.#head[this.#loopList]!;
     while (id !== NIL && this.#field(id, SEQ) < limit) {
       this.#iterNext = this.#field(id, NEXT);
-      const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
-      const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
+      const fn = this.#fns[id]!;
+      const args = this.#args[id]!;
       try {
         invoke(fn, args);
       } catch (err) {
@@ -370,8 +371,8 @@ export class TimerRing implements TimerOwner {
       if (rec[base + LIST] !== FREE) {
         rec[base + LIST] = FREE;
         rec[base + SEQ] = 0;
-        this.#fnPages[pageOf(id)]![slotOf(id)] = undefined;
-        this.#argPages[pageOf(id)]![slotOf(id)] = undefined;
+        this.#fns[id] = undefined;
+        this.#args[id] = undefined;
       }
     }
     this.#head.fill(NIL);
@@ -446,22 +447,18 @@ export class TimerRing implements TimerOwner {
       id = this.#used++;
     }
     this.#live++;
-    const page = pageOf(id);
-    const at = slotOf(id);
-    this.#recPages[page]![(at << 3) + SEQ] = this.#seq++;
-    this.#fnPages[page]![at] = fn;
-    this.#argPages[page]![at] = args.length === 0 ? EMPTY_ARGS : args;
+    this.#recPages[pageOf(id)]![(slotOf(id) << 3) + SEQ] = this.#seq++;
+    this.#fns[id] = fn;
+    this.#args[id] = args.length === 0 ? EMPTY_ARGS : args;
     return id;
   }
 
   /** Frees record `id` (`rec` is its page, `base` its first number there). */
   #release(id: number, rec: Float64Array, base: number): void {
-    const page = pageOf(id);
-    const at = slotOf(id);
     rec[base + LIST] = FREE;
     rec[base + SEQ] = 0;
-    this.#fnPages[page]![at] = undefined;
-    this.#argPages[page]![at] = undefined;
+    this.#fns[id] = undefined;
+    this.#args[id] = undefined;
     if (--this.#live === 0) {
       // Everything is free: restart allocation from record 0 (sequence
       // numbers keep stale handles harmless). Pages stay for the next burst.
@@ -566,8 +563,8 @@ export class TimerRing implements TimerOwner {
         if (tick < slotMin[slot]!) slotMin[slot] = tick;
       } else {
         this.#unlink(rec, base);
-        const fn = this.#fnPages[pageOf(id)]![slotOf(id)]!;
-        const args = this.#argPages[pageOf(id)]![slotOf(id)]!;
+        const fn = this.#fns[id]!;
+        const args = this.#args[id]!;
         const period = rec[base + PERIOD]!;
         if (period > 0) {
           let next = rec[base + DUE]! + period;
