@@ -13,12 +13,13 @@
  * A page is a `Float64Array` of eight numbers per record (256 KiB, the
  * layout is in `timer_ring.ts`; the system hands its memory over lazily, so
  * an engine with a few timers touches a few KiB of it). The records'
- * functions and arguments are two plain arrays by record number, grown a
- * page at a time (V8 copies their 8-byte slots when it enlarges them):
- * paged too, as two 32 KiB arrays a page, they made a warm engine's million
- * timers about 40% slower (measured; likely the garbage collector moving
- * and marking hundreds of small arrays where it leaves one large one in
- * place).
+ * functions and arguments are two plain arrays by record number that grow
+ * as records are first used (record numbers are handed out in order, so
+ * each first use appends; V8 copies their 8-byte slots when it enlarges
+ * them): paged too, as two 32 KiB arrays a page, they made a warm engine's
+ * million timers about 40% slower (measured; likely the garbage collector
+ * moving and marking hundreds of small arrays where it leaves one large one
+ * in place).
  *
  * @module
  */
@@ -57,7 +58,7 @@ export function slotOf(id: number): number {
 export class TimerPages<F> {
   /** Each page's numbers, `STRIDE` per record. */
   readonly nums: Float64Array[] = [];
-  /** The records' functions, by record number (one array, grown a page at a time). */
+  /** The records' functions, by record number (appended to as records are first used). */
   readonly fns: (F | undefined)[] = [];
   /** The records' argument arrays, by record number. */
   readonly args: (unknown[] | undefined)[] = [];
@@ -76,10 +77,6 @@ export class TimerPages<F> {
       );
     }
     this.nums.push(new Float64Array(PAGE_RECORDS * STRIDE));
-    for (let i = 0; i < PAGE_RECORDS; i++) {
-      this.fns.push(undefined);
-      this.args.push(undefined);
-    }
     this.capacity += PAGE_RECORDS;
   }
 }
