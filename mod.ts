@@ -28,7 +28,13 @@
 
 export { Engine, engine, type EngineChannel, type EngineOptions } from "./engine/engine.ts";
 export { Timer } from "./engine/timer.ts";
-export type { ChannelCounts, EngineStats } from "./engine/stats.ts";
+export {
+  type ChannelCounts,
+  type EngineStats,
+  LOOP_LAG_BOUNDS_MS,
+  type LoopLagHistogram,
+} from "./engine/stats.ts";
+export { PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from "./engine/prometheus.ts";
 export { type Clock, ManualClock, realClock } from "./engine/clock.ts";
 export type { AddressInput } from "./transport/address.ts";
 export { ListenError, StreamConnectError, TlsHandshakeError } from "./transport/errors.ts";

@@ -484,6 +484,7 @@ export class Server<S extends Stream = Stream> extends Channel {
    * @ignore
    */
   [accept](transport: Transport): S | null {
+    this.engine[statistics].accepted++;
     const host = hostOf(transport.remoteAddr);
     if (this.channels.size >= this.maxConnections) {
       this.#reject(transport, "maxConnections");

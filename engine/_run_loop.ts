@@ -39,7 +39,7 @@ export interface RunLoopOptions {
   graceMs: number;
   /** Slots of the timer ring, or `undefined` for its default. */
   timerSlots: number | undefined;
-  /** The engine's counters (the loop sets `loopLagMs`). */
+  /** The engine's counters (the loop records the loop lag). */
   statistics: EngineStatistics;
   /** Receives exceptions thrown by timers, queued tasks and `close()`. */
   onError: TimerErrorReporter;
@@ -314,7 +314,7 @@ export class RunLoop {
   };
 
   readonly #onHostTimer = (lateMs: number): void => {
-    this.#statistics.loopLagMs = lateMs;
+    this.#statistics.observeLag(lateMs);
     if (this.#state === "polling") this.#pollWake?.();
     else this.#turn();
   };

@@ -51,6 +51,11 @@ export interface EngineStats {
   readonly overflows: number;
   /** Idle and frame timeouts. */
   readonly timeouts: number;
+  /**
+   * Connections servers took from their listening sockets, those refused by
+   * the connection limits included.
+   */
+  readonly accepted: number;
   /** Connections refused by `maxConnections` / `maxConnectionsPerAddress`. */
   readonly rejected: number;
   /** Receive buffers live in the WebAssembly framing core (process-wide). */
@@ -59,6 +64,58 @@ export interface EngineStats {
   readonly wasmBufferBytes: number;
   /** How late (ms) the engine's host timer fired the last time: a measure of loop lag. */
   readonly loopLagMs: number;
+  /** Every lateness of the host timer so far, as a histogram (see {@linkcode LoopLagHistogram}). */
+  readonly loopLag: LoopLagHistogram;
+}
+
+/**
+ * Upper bounds (ms) of the loop-lag histogram's buckets, ascending; a last
+ * bucket without a bound holds the later observations.
+ */
+export const LOOP_LAG_BOUNDS_MS: readonly number[] = Object.freeze([
+  1,
+  2,
+  5,
+  10,
+  25,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  2500,
+  10000,
+]);
+
+/**
+ * How late the engine's host timer fired, every time it fired: the loop lag
+ * an application saw. The engine arms one host timer for its next due timer
+ * slot, so there is one observation per firing; an engine with no timers
+ * due (no `defer`, `cycle` or stream timeout) makes none. A `cycle` timer
+ * (e.g. `engine.cycle(1000, () => {})`) samples the lag once per period.
+ *
+ * @example The share of firings later than 10 ms
+ * ```ts
+ * import { engine } from "@pants/pants";
+ *
+ * const { boundsMs, counts, count } = engine.stats().loopLag;
+ * const upTo10 = counts.slice(0, boundsMs.indexOf(10) + 1).reduce((a, b) => a + b, 0);
+ * console.log(count === 0 ? 0 : (count - upTo10) / count);
+ * ```
+ */
+export interface LoopLagHistogram {
+  /** Upper bounds (ms) of the buckets, ascending ({@linkcode LOOP_LAG_BOUNDS_MS}). */
+  readonly boundsMs: readonly number[];
+  /**
+   * Observations per bucket, not cumulative: `counts[i]` are those above
+   * `boundsMs[i - 1]` and at most `boundsMs[i]`; the last entry (one more
+   * than there are bounds) those above the last bound.
+   */
+  readonly counts: readonly number[];
+  /** All observations. */
+  readonly count: number;
+  /** Sum of the observed lags (ms). */
+  readonly sumMs: number;
 }
 
 /** The key under which an engine keeps its counters. */
@@ -76,10 +133,32 @@ export class EngineStatistics {
   overflows = 0;
   /** Idle and frame timeouts. */
   timeouts = 0;
+  /** Connections accepted by servers (refused ones included). */
+  accepted = 0;
   /** Connections refused by connection limits. */
   rejected = 0;
   /** How late the host timer fired the last time (ms). */
   loopLagMs = 0;
+  /** Host timer firings per lag bucket (see {@linkcode LoopLagHistogram}). */
+  readonly #lagCounts: Float64Array = new Float64Array(
+    LOOP_LAG_BOUNDS_MS.length + 1,
+  );
+  #lagSumMs = 0;
+
+  /**
+   * Records one firing of the host timer: the last lag, and its bucket.
+   * Runs once per host timer firing, never per read or frame.
+   *
+   * @param lateMs How late the host timer fired (ms, not negative).
+   */
+  observeLag(lateMs: number): void {
+    this.loopLagMs = lateMs;
+    this.#lagSumMs += lateMs;
+    const bounds = LOOP_LAG_BOUNDS_MS;
+    let i = 0;
+    while (i < bounds.length && lateMs > bounds[i]!) i++;
+    this.#lagCounts[i]!++;
+  }
 
   /**
    * The figures `engine.stats()` returns: these counters, `channels`, and
@@ -96,10 +175,17 @@ export class EngineStatistics {
       frames: this.frames,
       overflows: this.overflows,
       timeouts: this.timeouts,
+      accepted: this.accepted,
       rejected: this.rejected,
       wasmRegions: bufferGauges.regions(),
       wasmBufferBytes: bufferGauges.bytes(),
       loopLagMs: this.loopLagMs,
+      loopLag: {
+        boundsMs: LOOP_LAG_BOUNDS_MS,
+        counts: Array.from(this.#lagCounts),
+        count: this.#lagCounts.reduce((sum, n) => sum + n, 0),
+        sumMs: this.#lagSumMs,
+      },
     };
   }
 }

@@ -7,12 +7,16 @@
  * saved as JSON under `bench/results/`.
  *
  *     deno run -A bench/net/run.ts [--quick] [--rounds N] [--only id,id] [--servers name,name]
- *         [--quiet-wait S] [--quiet-threshold CORES]
+ *         [--quiet-wait S] [--quiet-threshold CORES] [--chart FILE.svg] [--note TEXT]
  *
  * Before each run of a full benchmark the runner waits (up to `--quiet-wait`
  * seconds, default 60; 0 with `--quick`) until other processes use less than
  * `--quiet-threshold` cores (default 0.3), so a shared machine's noise is
  * kept out where possible; the "other" column shows what remained.
+ *
+ * Beside the JSON the runner writes the table as an SVG chart (`_chart.ts`);
+ * `--chart` writes it to another file too, and each `--note` adds a line
+ * under its heading.
  *
  * `--quick` runs one short round of everything (a smoke check). See
  * `bench/net/README.md` for what each scenario measures.
@@ -31,6 +35,7 @@ import {
 } from "./_harness.ts";
 import { type Scenario, SCENARIOS, SERVERS } from "./_scenarios.ts";
 import { renderTable, type Row, summarise } from "./_table.ts";
+import { chartOfReport } from "./_chart.ts";
 
 interface Options {
   quick: boolean;
@@ -39,6 +44,8 @@ interface Options {
   quietThreshold: number;
   only: string[] | null;
   servers: string[] | null;
+  chart: string | null;
+  notes: string[];
 }
 
 function parseArgs(args: string[]): Options {
@@ -49,6 +56,8 @@ function parseArgs(args: string[]): Options {
     quietThreshold: 0.3,
     only: null,
     servers: null,
+    chart: null,
+    notes: [],
   };
   let roundsGiven = false;
   for (let i = 0; i < args.length; i++) {
@@ -67,10 +76,12 @@ function parseArgs(args: string[]): Options {
       options.quietThreshold = Number(value());
     } else if (arg === "--only") options.only = value().split(",");
     else if (arg === "--servers") options.servers = value().split(",");
+    else if (arg === "--chart") options.chart = value();
+    else if (arg === "--note") options.notes.push(value());
     else {
       throw new TypeError(
         `Unknown argument "${arg}": use --quick, --rounds N, --only id,id, --servers name,name, ` +
-          "--quiet-wait S or --quiet-threshold CORES",
+          "--quiet-wait S, --quiet-threshold CORES, --chart FILE.svg or --note TEXT",
       );
     }
   }
@@ -84,7 +95,16 @@ function parseArgs(args: string[]): Options {
   return options;
 }
 
-function machine(): Record<string, string> {
+/** The machine a run ran on. */
+interface Machine {
+  cpu: string;
+  cores: string;
+  memory: string;
+  kernel: string;
+  loadAverage: string;
+}
+
+function machine(): Machine {
   const read = (path: string): string => {
     try {
       return Deno.readTextFileSync(path);
@@ -222,30 +242,31 @@ async function main(): Promise<void> {
   const stamp = finished.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")
     .replace("T", "-");
   const path = `${dir}net-${stamp}${options.quick ? "-quick" : ""}.json`;
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify(
-      {
-        started: started.toISOString(),
-        finished: finished.toISOString(),
-        options,
-        machine: { ...info, loadAverageBefore: machineBefore.loadAverage },
-        versions: tools.versions,
-        pinned: tools.pinned,
-        notes: tools.notes,
-        scenarios: scenarios.map((s) => ({
-          ...s,
-          args: s.args(options.quick),
-        })),
-        rows: blocks.flatMap((b) => b.rows),
-        runs: results,
-        table,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  const report = {
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    options,
+    machine: { ...info, loadAverageBefore: machineBefore.loadAverage },
+    versions: tools.versions,
+    pinned: tools.pinned,
+    notes: tools.notes,
+    scenarios: scenarios.map((s) => ({
+      ...s,
+      args: s.args(options.quick),
+    })),
+    rows: blocks.flatMap((b) => b.rows),
+    runs: results,
+    table,
+  };
+  await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nRaw results: ${path}`);
+  const svg = chartOfReport(report, options.notes);
+  const charts = [
+    path.replace(/\.json$/, ".svg"),
+    ...(options.chart === null ? [] : [options.chart]),
+  ];
+  for (const chart of charts) await Deno.writeTextFile(chart, svg);
+  console.log(`Chart: ${charts.join(", ")}`);
   await Deno.remove(tools.dir, { recursive: true });
 }
 
