@@ -21,3 +21,5 @@ export const writer: unique symbol = Symbol("pants.writer");
 export const phase: unique symbol = Symbol("pants.phase");
 /** `stream[timeouts]`: a stream's idle and frame deadlines, made when first set (`_stream_timeouts.ts`). */
 export const timeouts: unique symbol = Symbol("pants.timeouts");
+/** `stream[announce](callback)`: runs `onConnect` or `onClose`; a subclass may defer it or add arguments. */
+export const announce: unique symbol = Symbol("pants.announce");

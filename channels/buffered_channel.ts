@@ -16,7 +16,7 @@ import type { Channel, ChannelOptions } from "./channel.ts";
 import { notify, reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
-import { deframer, type forget, phase, timeouts, writer } from "./_symbols.ts";
+import { announce, deframer, type forget, phase, timeouts, writer } from "./_symbols.ts";
 import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
@@ -534,6 +534,11 @@ export abstract class BufferedChannel extends FramedChannel {
    * `writeLowWaterMark`) when it fell to that mark.
    */
   onWrite(): void {}
+
+  /** @ignore */
+  [announce](callback: () => void): void {
+    notify(this, callback);
+  }
 
   /** @ignore */
   [sendLow](): void {

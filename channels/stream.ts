@@ -26,7 +26,7 @@ import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts
 import { inputOverflowError, type StreamBufferOverflow } from "./errors.ts";
 import { checkStartTls, handshakeWithin, upgrade } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
-import { adopt, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
+import { adopt, announce, begin, deframer, forget, phase, timeouts, writer } from "./_symbols.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { socketAdopted } from "./_socket_options.ts";
 import { sendDrained, sendFailed, sendTarget, sent } from "./_writer.ts";
@@ -377,7 +377,7 @@ export class Stream extends BufferedChannel {
   #begin(): void {
     this[timeouts]?.start();
     this.#attempt?.connected();
-    notify(this, this.onConnect);
+    this[announce](this.onConnect);
     if (this[readable]()) this.#reader.start(this.#transport!);
   }
 
@@ -590,6 +590,6 @@ export class Stream extends BufferedChannel {
     this.#reader.stop();
     this.#server?.[forget](this);
     this.engine.detach(this);
-    if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
+    if (wasOpen) this.engine.queueClose(() => this[announce](this.onClose));
   }
 }

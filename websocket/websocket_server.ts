@@ -1,0 +1,100 @@
+/**
+ * `WebSocketServer`: a `Server` whose connections are WebSocket channels.
+ *
+ * @module
+ */
+
+import { Server, type ServerOptions, type StreamClass } from "../channels/server.ts";
+import { WebSocketChannel } from "./websocket_channel.ts";
+import type { WebSocketServerSettings } from "./websocket_options.ts";
+
+/**
+ * Options for `new WebSocketServer({ ... })`.
+ *
+ * @example Usage
+ * ```ts
+ * import { WebSocketChannel, WebSocketServer } from "@pants/pants";
+ *
+ * const server = new WebSocketServer({
+ *   ConnectionClass: WebSocketChannel,
+ *   protocols: ["chat.v1"],
+ *   allowedOrigins: ["https://example.com"],
+ * });
+ * ```
+ */
+export interface WebSocketServerOptions<S extends WebSocketChannel = WebSocketChannel>
+  extends ServerOptions<S> {
+  /**
+   * Subprotocols the server speaks, preferred first (see `protocols`).
+   *
+   * @default {[]}
+   */
+  protocols?: string[];
+  /**
+   * Origins allowed to upgrade (see `allowedOrigins`).
+   *
+   * @default {null}
+   */
+  allowedOrigins?: string[] | null;
+}
+
+/**
+ * A server that performs the HTTP/1.1 upgrade on each connection it
+ * accepts (on Pants' own streams, not `Deno.serve`) and hands it to a
+ * `WebSocketChannel` subclass. Everything a `Server` does applies:
+ * `maxConnections`, `maxConnectionsPerAddress`, `timeout`, `startSSL()` for
+ * `wss://`, `close({ drain })`. The upgrade request head may take at most 8
+ * KiB and must arrive within `handshakeTimeout` (after TLS, if any); a bad
+ * request gets an HTTP error status and the connection closes. Plain HTTP
+ * requests on the same port go to the channel's `onRequest()`.
+ *
+ * @example A broadcast room
+ * ```ts
+ * import { engine, WebSocketChannel, WebSocketServer } from "@pants/pants";
+ *
+ * class Member extends WebSocketChannel {
+ *   override onRead(message: string | Uint8Array): void {
+ *     for (const other of this.server!.channels.values()) {
+ *       if ((other as Member).open) (other as Member).write(message);
+ *     }
+ *   }
+ * }
+ * const room = new WebSocketServer(Member);
+ * room.allowedOrigins = ["http://localhost:8080"];
+ * room.listen(8080);
+ * engine.start();
+ * ```
+ */
+export class WebSocketServer<S extends WebSocketChannel = WebSocketChannel> extends Server<S>
+  implements WebSocketServerSettings {
+  /**
+   * Subprotocols the server speaks, preferred first: the default
+   * `onHandshake()` picks the first one the client offered.
+   *
+   * @default {[]}
+   */
+  protocols: string[] = [];
+  /**
+   * Origins (`"https://example.com"`) allowed to upgrade, or `null` for any.
+   * Browsers always send `Origin`: set this on a server browsers reach, so
+   * that no other site's page can open a WebSocket with its visitors'
+   * cookies (cross-site WebSocket hijacking). A refused origin gets `403`.
+   * Requests without `Origin` (non-browser clients) are not affected.
+   *
+   * @default {null}
+   */
+  allowedOrigins: string[] | null = null;
+
+  /**
+   * Creates a WebSocket server.
+   *
+   * @param options The channel class, or `{ ConnectionClass, engine, protocols, allowedOrigins }`.
+   */
+  constructor(options?: StreamClass<S> | WebSocketServerOptions<S>) {
+    super(options ?? (WebSocketChannel as unknown as StreamClass<S>));
+    if (typeof options === "object") {
+      if (options.protocols !== undefined) this.protocols = options.protocols;
+      if (options.allowedOrigins !== undefined) this.allowedOrigins = options.allowedOrigins;
+    }
+  }
+}
