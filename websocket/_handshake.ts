@@ -208,7 +208,6 @@ const HOP_BY_HOP = new Set([
   "content-length",
   "keep-alive",
   "transfer-encoding",
-  "upgrade",
 ]);
 
 /** Reason phrases of the statuses Pants itself sends. */
