@@ -537,3 +537,29 @@ Deno.test("close frames carry the code: the decoder helper agrees with the serve
   const decoded = decodeFrames(close).frames[0]!;
   assert.deepEqual(closeOf(decoded.payload), { code: 1000, reason: "ok" });
 });
+
+Deno.test("broadcast() reaches every open member but the sender", async () => {
+  class Member extends WebSocketChannel {
+    override onRead(message: string): void {
+      (this.server as WebSocketServer).broadcast(message, this);
+    }
+  }
+  await withServer(Member, async (base, server) => {
+    const [a, b, c] = await Promise.all([denoClient(base), denoClient(base), denoClient(base)]);
+    await until(
+      () => server.channels.size === 3 && [...server.channels.values()].every((m) => m.open),
+      "three members",
+    );
+    a.send("from a");
+    assert.equal(await nextMessage(b), "from a");
+    assert.equal(await nextMessage(c), "from a");
+    b.send("from b");
+    assert.equal(await nextMessage(a), "from b");
+    assert.equal(inboxes.get(b)!.queue.length, 0);
+    for (const ws of [a, b, c]) {
+      const done = closed(ws);
+      ws.close();
+      await done;
+    }
+  });
+});

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { reportError } from "../channels/channel.ts";
 import { Server, type ServerOptions, type StreamClass } from "../channels/server.ts";
 import { WebSocketChannel } from "./websocket_channel.ts";
 import type { WebSocketServerSettings } from "./websocket_options.ts";
@@ -54,9 +55,7 @@ export interface WebSocketServerOptions<S extends WebSocketChannel = WebSocketCh
  *
  * class Member extends WebSocketChannel {
  *   override onRead(message: string | Uint8Array): void {
- *     for (const other of this.server!.channels.values()) {
- *       if ((other as Member).open) (other as Member).write(message);
- *     }
+ *     (this.server as WebSocketServer).broadcast(message);
  *   }
  * }
  * const room = new WebSocketServer(Member);
@@ -96,5 +95,41 @@ export class WebSocketServer<S extends WebSocketChannel = WebSocketChannel> exte
       if (options.protocols !== undefined) this.protocols = options.protocols;
       if (options.allowedOrigins !== undefined) this.allowedOrigins = options.allowedOrigins;
     }
+  }
+
+  /**
+   * Sends a message to every open WebSocket of this server (those past the
+   * upgrade and not closing), but `except`. A member whose send queue
+   * refuses it (`maxWriteBuffer`) gets the error in its own `onError()`
+   * (or is closed, with `writeOverflow: "close"`); the others still get it.
+   *
+   * @example A room
+   * ```ts
+   * import { WebSocketChannel, WebSocketServer } from "@pants/pants";
+   *
+   * class Member extends WebSocketChannel {
+   *   override onRead(message: string | Uint8Array): void {
+   *     (this.server as WebSocketServer).broadcast(message, this);
+   *   }
+   * }
+   * new WebSocketServer(Member).listen(8080);
+   * ```
+   *
+   * @param message Text (a string) or binary.
+   * @param except A channel to leave out (typically the sender).
+   * @returns How many channels it was queued for.
+   */
+  broadcast(message: string | Uint8Array, except: WebSocketChannel | null = null): number {
+    let count = 0;
+    for (const channel of this.channels.values()) {
+      if (channel === except || !channel.open) continue;
+      try {
+        channel.write(message);
+        count++;
+      } catch (error) {
+        reportError(channel, error);
+      }
+    }
+    return count;
   }
 }
