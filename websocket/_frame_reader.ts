@@ -67,6 +67,8 @@ export class FrameReader {
   /** The message in progress: its opcode, or 0 between messages. */
   #message = 0;
   #messageBytes = 0;
+  /** Passes in a row that ended empty without using the rest buffer. */
+  #unused = 0;
 
   /**
    * Creates a reader.
@@ -102,6 +104,7 @@ export class FrameReader {
       this.#restLength = need;
       this.#data = this.#rest.subarray(0, need);
       this.#borrowed = false;
+      this.#unused = 0;
     }
     this.#offset = 0;
   }
@@ -197,7 +200,12 @@ export class FrameReader {
     const rest = this.#data.length - this.#offset;
     if (rest === 0) {
       this.#restLength = 0;
-      if (this.#rest.length > SMALL) this.#rest = new Uint8Array(SMALL);
+      // A large buffer goes after 64 passes in a row that did not need it:
+      // a stream of big messages keeps it, an idle connection does not.
+      if (this.#rest.length > SMALL && this.#borrowed && ++this.#unused >= 64) {
+        this.#rest = new Uint8Array(SMALL);
+        this.#unused = 0;
+      }
     } else if (this.#borrowed) {
       if (rest > this.#rest.length) this.#rest = new Uint8Array(capacityFor(rest));
       this.#rest.set(this.#data.subarray(this.#offset));

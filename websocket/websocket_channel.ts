@@ -51,6 +51,19 @@ type Phase = "upgrade" | "http" | "open" | "closing" | "done";
 
 const EMPTY = new Uint8Array(0);
 const ENCODER = new TextEncoder();
+/** Random bytes for clients' masking keys, drawn 4 at a time and refilled when used up. */
+const keyPool = new Uint8Array(4096);
+let keyAt = keyPool.length;
+
+function nextMaskKey(): Uint8Array {
+  if (keyAt === keyPool.length) {
+    crypto.getRandomValues(keyPool);
+    keyAt = 0;
+  }
+  keyAt += 4;
+  return keyPool.subarray(keyAt - 4, keyAt);
+}
+
 /** The default message size limit (`bufferSize`). */
 const MAX_MESSAGE = 1024 * 1024;
 
@@ -106,6 +119,8 @@ export class WebSocketChannel extends Stream {
   #closeSent = false;
   #early: Uint8Array[] = [];
   readonly #header = new Uint8Array(MAX_HEADER);
+  readonly #header2 = this.#header.subarray(0, 2);
+  readonly #header4 = this.#header.subarray(0, 4);
   // The message in progress, when fragmented (readDelimiter null).
   #parts: Uint8Array[] = [];
   #partsLength = 0;
@@ -576,7 +591,9 @@ export class WebSocketChannel extends Stream {
       // One write, so that a refused message leaves no header behind.
       return super.write(this.#frame(opcode, text ? ENCODER.encode(data) : data), options);
     }
-    super.write(this.#header.subarray(0, writeHeader(this.#header, opcode, length, null)));
+    const header = this.#header;
+    const size = writeHeader(header, opcode, length, null);
+    super.write(size === 2 ? this.#header2 : size === 4 ? this.#header4 : header.subarray(0, size));
     return super.write(data, options);
   }
 
@@ -610,7 +627,7 @@ export class WebSocketChannel extends Stream {
 
   /** One whole frame (masked for a client). */
   #frame(opcode: number, payload: Uint8Array): Uint8Array {
-    const key = this.#client === null ? null : crypto.getRandomValues(new Uint8Array(4));
+    const key = this.#client === null ? null : nextMaskKey();
     const out = new Uint8Array(MAX_HEADER + payload.length);
     const at = writeHeader(out, opcode, payload.length, key);
     out.set(payload, at);
