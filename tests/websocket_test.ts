@@ -563,3 +563,27 @@ Deno.test("broadcast() reaches every open member but the sender", async () => {
     }
   });
 });
+
+Deno.test("ready resolves once the upgrade succeeded, not at the TCP connect", async () => {
+  await withDenoServer(async (base) => {
+    await withEngine(async (engine) => {
+      const client = new WebSocketChannel({ engine }).connect(base);
+      await client.ready;
+      assert.equal(client.open, true);
+      assert.equal(client.protocol, "");
+      client.close({ flush: false });
+    });
+  });
+});
+
+Deno.test("ready rejects with the WebSocketHandshakeError of a refused upgrade", async () => {
+  await withDenoServer(async (base) => {
+    await withEngine(async (engine) => {
+      class Quiet extends WebSocketChannel {
+        override onConnectError(): void {}
+      }
+      const client = new Quiet({ engine }).connect(`${base}/refuse`);
+      await assert.rejects(client.ready, WebSocketHandshakeError);
+    });
+  });
+});

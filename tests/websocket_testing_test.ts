@@ -126,3 +126,11 @@ Deno.test("heartbeat rejects a negative interval at assignment", () => {
   const channel = new Echo({ engine: new TestEngine() });
   assert.throws(() => (channel.heartbeat = -1), RangeError);
 });
+
+Deno.test("a character split so that the first fragments decode to nothing still arrives whole", async () => {
+  const ws = await attachWebSocket(new Echo({ engine: new TestEngine() }));
+  // "€" is E2 82 AC: three fragments of one byte each.
+  await ws.send("€", 3);
+  assert.deepEqual(await ws.messages(), ["€"]);
+  assert.equal(ws.channel.open, true);
+});

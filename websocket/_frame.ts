@@ -102,3 +102,22 @@ export function validCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999);
 }
+
+/**
+ * Checks what `close(code, reason)` is asked to send.
+ *
+ * @param code The status code.
+ * @param reason The reason.
+ * @throws {RangeError} For a code not allowed in a close frame (1002-1007
+ * and 1010 belong to the protocol), or a reason over 123 bytes of UTF-8.
+ */
+export function checkCloseToSend(code: number, reason: string): void {
+  if (!validCloseCode(code) || (code >= 1002 && code <= 1007) || code === 1010) {
+    throw new RangeError(
+      `Close code ${code} cannot be sent: use 1000, 1001, 1008, 1011 or 3000-4999`,
+    );
+  }
+  if (new TextEncoder().encode(reason).length > 123) {
+    throw new RangeError("A close reason holds at most 123 bytes of UTF-8");
+  }
+}

@@ -225,3 +225,31 @@ export const STATUS_TEXT: Record<number, string> = {
   500: "Internal Server Error",
   501: "Not Implemented",
 };
+
+/** Collects a head of at most {@linkcode MAX_HEAD} bytes from the reads that bring it. */
+export class HeadBuffer {
+  #bytes = new Uint8Array(0);
+  #length = 0;
+
+  /**
+   * Adds a read.
+   *
+   * @param bytes The bytes read.
+   * @returns The head (blank line included) and the bytes after it once
+   * complete; `"more"` while incomplete; `"overflow"` past `MAX_HEAD`.
+   */
+  push(bytes: Uint8Array): { head: Uint8Array; rest: Uint8Array } | "more" | "overflow" {
+    if (this.#bytes.length === 0) this.#bytes = new Uint8Array(MAX_HEAD);
+    const taken = Math.min(MAX_HEAD - this.#length, bytes.length);
+    const from = this.#length - 3;
+    this.#bytes.set(bytes.subarray(0, taken), this.#length);
+    this.#length += taken;
+    const end = headEnd(this.#bytes.subarray(0, this.#length), from);
+    if (end < 0) return this.#length < MAX_HEAD ? "more" : "overflow";
+    const head = this.#bytes.subarray(0, end);
+    const rest = bytes.subarray(taken - (this.#length - end));
+    this.#bytes = new Uint8Array(0);
+    this.#length = 0;
+    return { head, rest };
+  }
+}

@@ -16,7 +16,7 @@ import {
   responseHead,
   validKey,
 } from "./_handshake.ts";
-import type { WebSocketServerSettings } from "./websocket_options.ts";
+import type { HandshakeDecision, WebSocketServerSettings } from "./websocket_options.ts";
 
 /** What a server does with a request head. */
 export type RequestVerdict =
@@ -174,4 +174,69 @@ export function judgeResponse(
     return { error: `the server chose subprotocol ${protocol}, which was not offered`, status };
   }
   return { protocol };
+}
+
+/**
+ * Where `connect(target)` goes: a `ws:` / `wss:` URL becomes a host and
+ * port (80 / 443 by default); any other target is an address as for
+ * `Stream.connect`, upgraded with path `/`.
+ *
+ * @param target The URL or address.
+ * @returns The URL, the address to connect, and the TLS host name for `wss:` (else `null`).
+ * @throws {TypeError} For an invalid URL.
+ */
+export function clientTarget<A>(
+  target: string | A,
+): { url: URL; address: string | A | [string, number]; tlsHost: string | null } {
+  if (typeof target !== "string" || !/^wss?:\/\//i.test(target)) {
+    return { url: new URL("ws://localhost/"), address: target, tlsHost: null };
+  }
+  const url = new URL(target);
+  const secure = url.protocol === "wss:";
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  return { url, address: [host, port], tlsHost: secure ? host : null };
+}
+
+/** What a server does with a complete request head, after asking `onHandshake`. */
+export type ServerAction =
+  | { kind: "refuse"; response: Uint8Array; reason: string }
+  | { kind: "http"; request: Request }
+  | { kind: "respond"; request: Request; response: Response }
+  | { kind: "failed"; request: Request; error: unknown }
+  | { kind: "accept"; request: Request; protocol: string; response: Uint8Array };
+
+/**
+ * Judges a request head and, for an upgrade, asks `decide` (the channel's
+ * `onHandshake`); an exception of `decide`, or a subprotocol the client did
+ * not offer, comes back as `failed`.
+ *
+ * @param head The request head.
+ * @param secure Whether the connection is TLS.
+ * @param settings The server's protocols and allowed origins.
+ * @param decide The channel's `onHandshake`.
+ * @returns What to do.
+ */
+export function serverUpgrade(
+  head: Uint8Array,
+  secure: boolean,
+  settings: WebSocketServerSettings | null,
+  decide: (request: Request) => HandshakeDecision,
+): ServerAction {
+  const verdict = judgeRequest(head, secure, settings);
+  if (verdict.kind !== "upgrade") return verdict;
+  const request = verdict.request;
+  try {
+    const decision = decide(request);
+    if (decision instanceof Response) return { kind: "respond", request, response: decision };
+    if (decision !== null && !verdict.offered.includes(decision)) {
+      throw new TypeError(
+        `onHandshake chose subprotocol ${decision}, which the client did not offer`,
+      );
+    }
+    const response = switchingProtocols(verdict.key, decision);
+    return { kind: "accept", request, protocol: decision ?? "", response };
+  } catch (error) {
+    return { kind: "failed", request, error };
+  }
 }

@@ -1,16 +1,10 @@
 /**
- * `WebSocketChannel`: a WebSocket (RFC 6455) connection on a Pants stream.
- *
- * It is a `Stream` whose bytes are WebSocket frames: the HTTP/1.1 upgrade
- * first (`_upgrade.ts`), then frames pulled by a `FrameReader`, messages
- * delivered to `onRead`, control frames answered here. Everything a stream
- * has applies: the engine, a server's limits, timeouts, `pauseReading()`,
- * TLS, the send queue and its back-pressure.
+ * `WebSocketChannel`: a `Stream` whose bytes are WebSocket frames: the
+ * HTTP/1.1 upgrade (`_upgrade.ts`), then an open `Session` (`_session.ts`).
  *
  * @module
  */
 
-import { applyMask, maskKey } from "../framing/_mask.ts";
 import { utf8Length } from "../framing/_utf8.ts";
 import { statistics } from "../engine/stats.ts";
 import type { Timer } from "../engine/timer.ts";
@@ -25,67 +19,45 @@ import type { WriteOptions } from "../channels/write_options.ts";
 import { bytesRead } from "../channels/_reader.ts";
 import { adopt, announce, begin, deframer, phase, timeouts, writer } from "../channels/_symbols.ts";
 import {
-  closePayload,
+  checkCloseToSend,
   MAX_CONTROL_PAYLOAD,
   MAX_HEADER,
   OP_BINARY,
-  OP_CLOSE,
   OP_PING,
-  OP_PONG,
   OP_TEXT,
-  validCloseCode,
-  writeHeader,
 } from "./_frame.ts";
-import { FrameReader } from "./_frame_reader.ts";
-import { errorResponse, headEnd, MAX_HEAD, newKey, renderResponse } from "./_handshake.ts";
-import { clientRequest, judgeRequest, judgeResponse, switchingProtocols } from "./_upgrade.ts";
+import { errorResponse, HeadBuffer, newKey } from "./_handshake.ts";
+import { answer } from "./_http_answer.ts";
+import {
+  mayDeliver,
+  messageReady,
+  payloadReady,
+  pongReady,
+  sendFrame,
+  Session,
+  sessionDone,
+} from "./_session.ts";
+import { clientRequest, clientTarget, judgeResponse, serverUpgrade } from "./_upgrade.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import type {
-  HandshakeDecision,
-  WebSocketConnectOptions,
-  WebSocketServerSettings,
-} from "./websocket_options.ts";
-
-/** Where a WebSocket is: upgrading, answering a plain HTTP request, open, closing, or done. */
-type Phase = "upgrade" | "http" | "open" | "closing" | "done";
+import type { HandshakeDecision, WebSocketConnectOptions } from "./websocket_options.ts";
+import type { WebSocketServerSettings } from "./websocket_options.ts";
 
 const EMPTY = new Uint8Array(0);
 const ENCODER = new TextEncoder();
-/** Random bytes for clients' masking keys, drawn 4 at a time and refilled when used up. */
-const keyPool = new Uint8Array(4096);
-let keyAt = keyPool.length;
-
-function nextMaskKey(): Uint8Array {
-  if (keyAt === keyPool.length) {
-    crypto.getRandomValues(keyPool);
-    keyAt = 0;
-  }
-  keyAt += 4;
-  return keyPool.subarray(keyAt - 4, keyAt);
-}
-
 /** The default message size limit (`bufferSize`). */
 const MAX_MESSAGE = 1024 * 1024;
 
+const notOpened = (): ChannelClosedError =>
+  new ChannelClosedError("The WebSocket closed before the upgrade completed");
+
 /**
- * A WebSocket connection: accepted by a `WebSocketServer`, or a client made
- * with `connect("ws://…")`. Subclass it and override the `on…` callbacks.
- *
- * - `onConnect()` runs once the upgrade succeeded; `this.request` is the
- *   upgrade request (path, query, headers), `this.protocol` the subprotocol.
- * - `onRead(message)`: with `readDelimiter` `null` (the default) once per
- *   message, a `string` for text and a `Uint8Array` for binary (a view valid
- *   only during the call). Any other `readDelimiter` cuts the concatenated
- *   payloads into frames exactly as on a `Stream`.
- * - `write(string | Uint8Array)` sends one text or binary message.
- * - `close(code, reason)` starts the closing handshake; `onClose(code,
- *   reason)` gets the code received (or sent, when Pants failed the
- *   connection; 1006 when it ended without a close frame).
- *
- * `bufferSize` is the largest message accepted (default 1 MiB): a larger one
- * closes the connection with 1009 as soon as its frame header arrives.
- * Protocol violations close with 1002, invalid UTF-8 in text with 1007; they
- * close only that connection.
+ * A WebSocket (RFC 6455) connection: accepted by a `WebSocketServer`, or a
+ * client made with `connect("ws://…")`; a `Stream`, so the engine, limits,
+ * timeouts, `pauseReading()`, TLS and back-pressure apply. `onConnect()`
+ * runs after the upgrade (`this.request`, `this.protocol`); `onRead` gets
+ * messages; `bufferSize` is the largest message (default 1 MiB, else 1009).
+ * Protocol violations close with 1002, invalid UTF-8 with 1007: only that
+ * connection.
  *
  * @example An echo server
  * ```ts
@@ -101,32 +73,21 @@ const MAX_MESSAGE = 1024 * 1024;
  * ```
  */
 export class WebSocketChannel extends Stream {
-  #phase: Phase = "upgrade";
+  /** Before the session: the upgrade, or an HTTP answer. */
+  #phase: "upgrade" | "http" | "session" = "upgrade";
+  #session: Session | null = null;
   #client: { url: URL; options: WebSocketConnectOptions; key: string } | null = null;
   #settings: WebSocketServerSettings | null = null;
   #request: Request | null = null;
   #protocol = "";
-  #head: Uint8Array = EMPTY;
-  #headLength = 0;
+  readonly #head = new HeadBuffer();
   #upgradeTimeout = 0;
   #timer: Timer | null = null;
   #heartbeat = 0;
   #heartbeatTimer: Timer | null = null;
-  #awaitingPong = false;
-  #frames: FrameReader | null = null;
-  #code = 1006;
-  #reason = "";
-  #closeSent = false;
-  #early: Uint8Array[] = [];
-  readonly #header = new Uint8Array(MAX_HEADER);
-  readonly #header2 = this.#header.subarray(0, 2);
-  readonly #header4 = this.#header.subarray(0, 4);
-  // The message in progress, when fragmented (readDelimiter null).
-  #parts: Uint8Array[] = [];
-  #partsLength = 0;
-  #text = "";
-  readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  readonly #streamDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  /** A client's messages written before the upgrade completed. */
+  #early: [number, Uint8Array][] = [];
+  #ready: PromiseWithResolvers<void> | null = null;
 
   /**
    * How long the closing handshake may take (ms): after `close(code)`, the
@@ -152,14 +113,40 @@ export class WebSocketChannel extends Stream {
     return this.#request;
   }
 
+  /** Whether the upgrade is done and no close frame was sent or received. */
+  get open(): boolean {
+    return this.#session?.state === "open";
+  }
+
   /** The subprotocol agreed in the upgrade, `""` for none. */
   get protocol(): string {
     return this.#protocol;
   }
 
-  /** Whether the upgrade is done and no close frame was sent or received. */
-  get open(): boolean {
-    return this.#phase === "open";
+  /**
+   * Settles with the upgrade: resolves just before `onConnect()`, rejects
+   * with the error `onConnectError()` gets (a failed connect, or a
+   * `WebSocketHandshakeError`), or with a `ChannelClosedError` when the
+   * channel closes first. Nothing is reported if nobody awaits it.
+   *
+   * @example A script that connects, then writes
+   * ```ts
+   * import { engine, WebSocketChannel } from "@pants/pants";
+   *
+   * const client = new WebSocketChannel().connect("ws://127.0.0.1:8080/");
+   * engine.start();
+   * await client.ready.then(() => client.write("hello"), console.error);
+   * ```
+   */
+  override get ready(): Promise<void> {
+    if (this.#ready === null) {
+      const ready = this.#ready = Promise.withResolvers<void>();
+      ready.promise.catch(() => {});
+      if (this.#session !== null) ready.resolve();
+      else if (this.closed) ready.reject(notOpened());
+      else super.ready.catch((error) => ready.reject(error));
+    }
+    return this.#ready.promise;
   }
 
   /**
@@ -180,7 +167,7 @@ export class WebSocketChannel extends Stream {
     this.#heartbeat = ms;
     this.#heartbeatTimer?.cancel();
     this.#heartbeatTimer = null;
-    if (this.#phase === "open") this.#startHeartbeat();
+    this.#startHeartbeat();
   }
 
   // --- callbacks -----------------------------------------------------------
@@ -252,7 +239,7 @@ export class WebSocketChannel extends Stream {
    * @param error How much was buffered, and the limit.
    */
   override onOverflowError(error: StreamBufferOverflow): void {
-    this.#fail(1009, error.message);
+    this.#session?.fail(1009, error.message);
   }
 
   /** Called when the peer half-closed TCP; the default closes (1006: no close frame came). */
@@ -280,10 +267,12 @@ export class WebSocketChannel extends Stream {
     if (callback === this.onConnect && this.#phase === "upgrade") return this.#startUpgrade();
     if (callback !== this.onClose) return notify(this, callback);
     this.#stopTimers();
-    this.#frames?.discard();
-    const opened = this.#phase === "open" || this.#phase === "closing" || this.#phase === "done";
-    this.#phase = "done";
-    if (opened || this.#client !== null) notify(this, this.onClose, this.#code, this.#reason);
+    const session = this.#session;
+    session?.discard();
+    this.#ready?.reject(notOpened());
+    if (session !== null || this.#client !== null) {
+      notify(this, this.onClose, session?.code ?? 1006, session?.reason ?? "");
+    }
   }
 
   /** @ignore */
@@ -291,8 +280,9 @@ export class WebSocketChannel extends Stream {
     if (this[phase] !== "connected") return;
     this.engine[statistics].bytesIn += bytes.length;
     this[timeouts]?.activity();
-    if (this.#phase === "upgrade") this.#upgradeInput(bytes);
-    else if (this.#phase === "open" || this.#phase === "closing") this.#pump(bytes);
+    if (this.#session !== null) {
+      this.#session.pump(bytes, this.bufferSize, this.readDelimiter !== null);
+    } else if (this.#phase === "upgrade") this.#upgradeInput(bytes);
     if (this[phase] === "connected") this[writer].flush();
   }
 
@@ -300,9 +290,47 @@ export class WebSocketChannel extends Stream {
   override resumeReading(): void {
     super.resumeReading();
     this.engine.callback(() => {
-      if (this[phase] === "connected" && this.#frames !== null) this.#pump(EMPTY);
+      if (this[phase] !== "connected") return;
+      this.#session?.pump(EMPTY, this.bufferSize, this.readDelimiter !== null);
       if (this[phase] === "connected") this[writer].flush();
     });
+  }
+
+  /** @ignore */
+  [sendFrame](frame: Uint8Array): void {
+    super.write(frame);
+  }
+
+  /** @ignore */
+  [messageReady](message: string | Uint8Array): void {
+    this.engine[statistics].frames++;
+    notify(this, this.onRead, message);
+  }
+
+  /** @ignore */
+  [payloadReady](payload: Uint8Array): void {
+    this[deframer].push(payload);
+  }
+
+  /** @ignore */
+  [pongReady](payload: Uint8Array): void {
+    notify(this, this.onPong, payload);
+  }
+
+  /** @ignore */
+  [mayDeliver](): boolean {
+    return this[phase] === "connected" && !this[deframer].held;
+  }
+
+  /** @ignore */
+  [sessionDone](): void {
+    if (this.#session!.code === 1009) this.engine[statistics].overflows++;
+    this.#stopTimers();
+    super.close();
+    // A peer that does not read cannot hold the connection open.
+    if (this[phase] === "closing") {
+      this.#timer = this.engine.defer(this.closeTimeout, () => super.close({ flush: false }));
+    }
   }
 
   // --- the upgrade ------------------------------------------------------------
@@ -314,11 +342,10 @@ export class WebSocketChannel extends Stream {
       : client.options.handshakeTimeout ?? 10_000;
     if (limit > 0) this.#timer = this.engine.defer(limit, () => this.#upgradeTimedOut());
     if (client === null) return;
-    const protocols = client.options.protocols ?? [];
     const { request, bytes } = clientRequest(
       client.url,
       client.key,
-      protocols,
+      client.options.protocols ?? [],
       client.options.headers,
     );
     this.#request = request;
@@ -333,51 +360,32 @@ export class WebSocketChannel extends Stream {
   }
 
   #upgradeInput(bytes: Uint8Array): void {
-    const room = MAX_HEAD - this.#headLength;
-    if (this.#head.length === 0) this.#head = new Uint8Array(MAX_HEAD);
-    const taken = Math.min(room, bytes.length);
-    const from = this.#headLength - 3;
-    this.#head.set(bytes.subarray(0, taken), this.#headLength);
-    this.#headLength += taken;
-    const end = headEnd(this.#head.subarray(0, this.#headLength), from);
-    if (end < 0) {
-      if (this.#headLength < MAX_HEAD) return;
+    const got = this.#head.push(bytes);
+    if (got === "more") return;
+    if (got === "overflow") {
       if (this.#client !== null) return this.#clientFailed("response head over 8 KiB", null);
       return this.#refuse(errorResponse(431, "Request head over 8 KiB"));
     }
-    const head = this.#head.subarray(0, end);
-    // Bytes after the head: frames the peer sent right after it.
-    const rest = bytes.subarray(taken - (this.#headLength - end));
-    this.#head = EMPTY;
-    this.#headLength = 0;
-    if (this.#client !== null) return this.#clientUpgraded(head, rest);
-    const verdict = judgeRequest(head, this.secure, this.#settings);
-    if (verdict.kind === "refuse") return this.#refuse(verdict.response);
-    this.#request = verdict.request;
-    if (verdict.kind === "http") return this.#answerHttp(verdict.request);
-    let decision: HandshakeDecision;
-    try {
-      decision = this.onHandshake(verdict.request);
-    } catch (error) {
-      reportError(this, error);
+    const { head, rest } = got;
+    if (this.#client !== null) {
+      const client = this.#client;
+      const verdict = judgeResponse(head, client.key, client.options.protocols ?? []);
+      if ("error" in verdict) return this.#clientFailed(verdict.error, verdict.status);
+      return this.#opened(verdict.protocol, rest);
+    }
+    const action = serverUpgrade(head, this.secure, this.#settings, (r) => this.onHandshake(r));
+    if (action.kind === "refuse") return this.#refuse(action.response);
+    const request = this.#request = action.request;
+    if (action.kind === "http") {
+      return this.#answer(() => this.onRequest(request), request.method === "HEAD");
+    }
+    if (action.kind === "respond") return this.#answer(() => action.response, false);
+    if (action.kind === "failed") {
+      reportError(this, action.error);
       return this.#refuse(errorResponse(500, "Internal server error"));
     }
-    if (decision instanceof Response) return this.#respond(decision, false);
-    if (decision !== null && !verdict.offered.includes(decision)) {
-      reportError(this, new TypeError(`onHandshake chose subprotocol ${decision}, not offered`));
-      return this.#refuse(errorResponse(500, "Internal server error"));
-    }
-    super.write(switchingProtocols(verdict.key, decision));
-    this.#protocol = decision ?? "";
-    this.#opened(true, rest);
-  }
-
-  #clientUpgraded(head: Uint8Array, rest: Uint8Array): void {
-    const client = this.#client!;
-    const verdict = judgeResponse(head, client.key, client.options.protocols ?? []);
-    if ("error" in verdict) return this.#clientFailed(verdict.error, verdict.status);
-    this.#protocol = verdict.protocol;
-    this.#opened(false, rest);
+    super.write(action.response);
+    this.#opened(action.protocol, rest);
   }
 
   #clientFailed(reason: string, status: number | null): void {
@@ -385,23 +393,22 @@ export class WebSocketChannel extends Stream {
       `WebSocket upgrade to ${this.#client!.url.href} failed: ${reason}`,
       status,
     );
+    this.#ready?.reject(error);
     notify(this, this.onConnectError, error);
     if (!this.closed) super.close({ flush: false });
   }
 
-  #opened(server: boolean, rest: Uint8Array): void {
+  #opened(protocol: string, rest: Uint8Array): void {
     this.#stopTimers();
-    this.#phase = "open";
-    this.#frames = new FrameReader(server);
-    if (rest.length > 0) {
-      this.#frames.begin(rest);
-      this.#frames.end();
-    }
-    for (const frame of this.#early) super.write(frame);
+    this.#protocol = protocol;
+    this.#phase = "session";
+    const session = this.#session = new Session(this, this.#client !== null, rest);
+    for (const [opcode, payload] of this.#early) super.write(session.frame(opcode, payload));
     this.#early = [];
     this.#startHeartbeat();
+    this.#ready?.resolve();
     notify(this, this.onConnect);
-    if (this.#phase === "open" && this.#frames.buffered > 0) this.#pump(EMPTY);
+    if (session.buffered > 0) session.pump(EMPTY, this.bufferSize, this.readDelimiter !== null);
   }
 
   #refuse(response: Uint8Array): void {
@@ -410,138 +417,14 @@ export class WebSocketChannel extends Stream {
     super.close();
   }
 
-  #answerHttp(request: Request): void {
+  #answer(produce: () => Response | Promise<Response>, head: boolean): void {
     this.#phase = "http";
-    let answer: Response | Promise<Response>;
-    try {
-      answer = this.onRequest(request);
-    } catch (error) {
-      reportError(this, error);
-      return this.#refuse(errorResponse(500, "Internal server error"));
-    }
-    if (answer instanceof Response) return this.#respond(answer, request.method === "HEAD");
-    Promise.resolve(answer).then(
-      (response) => this.#respond(response, request.method === "HEAD"),
-      (error) => {
-        if (this.closed) return;
-        reportError(this, error);
-        this.#refuse(errorResponse(500, "Internal server error"));
-      },
-    );
-  }
-
-  #respond(response: Response, head: boolean): void {
-    this.#phase = "http";
-    renderResponse(response, head).then((bytes) => {
-      if (this.closed) return;
-      super.write(bytes);
-      super.close();
-    }, (error) => {
-      if (this.closed) return;
-      reportError(this, error);
-      this.#refuse(errorResponse(500, "Internal server error"));
-    });
-  }
-
-  // --- frames in ----------------------------------------------------------------
-
-  #pump(bytes: Uint8Array): void {
-    const frames = this.#frames!;
-    const input = this[deframer];
-    frames.begin(bytes);
-    while (!input.held && this[phase] === "connected" && frames.next(this.bufferSize)) {
-      const opcode = frames.opcode;
-      if (opcode <= OP_BINARY) {
-        if (this.#phase === "open") this.#data(frames);
-      } else if (opcode === OP_PING) {
-        if (this.#phase === "open") this.#control(OP_PONG, frames.payload);
-      } else if (opcode === OP_PONG) {
-        this.#awaitingPong = false;
-        notify(this, this.onPong, frames.payload);
-      } else this.#closeReceived(frames.payload);
-      if (this.#phase === "done") break;
-    }
-    frames.end();
-    if (frames.failure !== 0 && this.#phase !== "done") {
-      this.#fail(frames.failure, frames.failureReason);
-    }
-  }
-
-  #data(frames: FrameReader): void {
-    const payload = frames.payload;
-    const text = frames.messageType === OP_TEXT;
-    if (this.readDelimiter !== null) {
-      if (text && !this.#validText(payload, frames.fin)) return;
-      this[deframer].push(payload);
-      return;
-    }
-    if (frames.fin && this.#partsLength === 0 && this.#parts.length === 0 && this.#text === "") {
-      let message: string | Uint8Array = payload;
-      if (text) {
-        try {
-          message = this.#decoder.decode(payload);
-        } catch {
-          return this.#fail(1007, "invalid UTF-8 in a text message");
-        }
-      }
-      return this.#deliver(message);
-    }
-    if (text) {
-      if (!this.#validText(payload, frames.fin)) return;
-      if (!frames.fin) return;
-      const message = this.#text;
-      this.#text = "";
-      return this.#deliver(message);
-    }
-    this.#parts.push(payload.slice());
-    this.#partsLength += payload.length;
-    if (!frames.fin) return;
-    const message = new Uint8Array(this.#partsLength);
-    let at = 0;
-    for (const part of this.#parts) message.set(part, at), at += part.length;
-    this.#parts = [];
-    this.#partsLength = 0;
-    this.#deliver(message);
-  }
-
-  /** Decodes a text fragment with the streaming decoder; false (and closed with 1007) if invalid. */
-  #validText(payload: Uint8Array, fin: boolean): boolean {
-    try {
-      const decoded = this.#streamDecoder.decode(payload, { stream: !fin });
-      if (this.readDelimiter === null) this.#text += decoded;
-      return true;
-    } catch {
-      this.#text = "";
-      this.#fail(1007, "invalid UTF-8 in a text message");
-      return false;
-    }
-  }
-
-  #deliver(message: string | Uint8Array): void {
-    this.engine[statistics].frames++;
-    notify(this, this.onRead, message);
-  }
-
-  #closeReceived(payload: Uint8Array): void {
-    let code = 1005;
-    let reason = "";
-    if (payload.length === 1) return this.#fail(1002, "close frame with a 1-byte payload");
-    if (payload.length >= 2) {
-      code = (payload[0]! << 8) | payload[1]!;
-      if (!validCloseCode(code)) return this.#fail(1002, `invalid close code ${code}`);
-      try {
-        reason = this.#decoder.decode(payload.subarray(2));
-      } catch {
-        return this.#fail(1007, "invalid UTF-8 in a close reason");
-      }
-    }
-    if (!this.#closeSent) {
-      this.#control(OP_CLOSE, payload.length >= 2 ? payload.subarray(0, 2) : EMPTY);
-    }
-    this.#code = code;
-    this.#reason = reason;
-    this.#phase = "done";
-    this.#closeTransport();
+    const target = {
+      gone: () => this.closed,
+      send: (bytes: Uint8Array) => this.#refuse(bytes),
+      report: (error: unknown) => reportError(this, error),
+    };
+    answer(target, produce, head);
   }
 
   // --- frames out ---------------------------------------------------------------
@@ -572,28 +455,22 @@ export class WebSocketChannel extends Stream {
   override write(data: Uint8Array | string, options?: WriteOptions): boolean {
     const text = typeof data === "string";
     const opcode = text ? OP_TEXT : OP_BINARY;
-    if (this.#phase !== "open") {
-      if (this.#phase === "upgrade" && this.#client !== null && !this.closed) {
-        this.#early.push(this.#frame(opcode, text ? ENCODER.encode(data) : data));
+    const session = this.#session;
+    if (session === null || session.state !== "open") {
+      if (session === null && this.#phase === "upgrade" && this.#client !== null && !this.closed) {
+        this.#early.push([opcode, text ? ENCODER.encode(data) : data.slice()]);
         return true;
       }
       throw new ChannelClosedError(
-        `Cannot write: the WebSocket is ${
-          this.#phase === "upgrade" ? "not open yet" : "closing or closed"
-        }`,
+        `Cannot write: the WebSocket is ${session === null ? "not open yet" : "closing or closed"}`,
       );
     }
-    if (this.#client !== null) {
-      return super.write(this.#frame(opcode, text ? ENCODER.encode(data) : data), options);
-    }
     const length = text ? utf8Length(data, 0, data.length) : data.length;
-    if (this.writeQueueSize + length + MAX_HEADER > this.maxWriteBuffer) {
-      // One write, so that a refused message leaves no header behind.
-      return super.write(this.#frame(opcode, text ? ENCODER.encode(data) : data), options);
+    if (this.#client !== null || this.writeQueueSize + length + MAX_HEADER > this.maxWriteBuffer) {
+      // One write: masked (client), or refused whole at the cap, leaving no header behind.
+      return super.write(session.frame(opcode, text ? ENCODER.encode(data) : data), options);
     }
-    const header = this.#header;
-    const size = writeHeader(header, opcode, length, null);
-    super.write(size === 2 ? this.#header2 : size === 4 ? this.#header4 : header.subarray(0, size));
+    super.write(session.header(opcode, length));
     return super.write(data, options);
   }
 
@@ -609,10 +486,8 @@ export class WebSocketChannel extends Stream {
     if (bytes.length > MAX_CONTROL_PAYLOAD) {
       throw new RangeError(`A ping payload holds at most 125 bytes, not ${bytes.length}`);
     }
-    if (this.#phase !== "open") {
-      throw new ChannelClosedError("Cannot ping: the WebSocket is not open");
-    }
-    this.#control(OP_PING, bytes);
+    if (!this.open) throw new ChannelClosedError("Cannot ping: the WebSocket is not open");
+    this.#session!.control(OP_PING, bytes);
   }
 
   /** Not available on a WebSocket: send messages with `write()`. @returns never. */
@@ -625,28 +500,10 @@ export class WebSocketChannel extends Stream {
     throw new TypeError("writeFile() is not available on a WebSocket: use write()");
   }
 
-  /** One whole frame (masked for a client). */
-  #frame(opcode: number, payload: Uint8Array): Uint8Array {
-    const key = this.#client === null ? null : nextMaskKey();
-    const out = new Uint8Array(MAX_HEADER + payload.length);
-    const at = writeHeader(out, opcode, payload.length, key);
-    out.set(payload, at);
-    const body = out.subarray(at, at + payload.length);
-    if (key !== null && payload.length > 0) applyMask(body, maskKey(key));
-    return out.subarray(0, at + payload.length);
-  }
-
-  #control(opcode: number, payload: Uint8Array): void {
-    super.write(this.#frame(opcode, payload));
-  }
-
   #startHeartbeat(): void {
-    if (this.#heartbeat === 0 || this.#phase !== "open") return;
+    if (this.#heartbeat === 0 || !this.open || this.#heartbeatTimer !== null) return;
     this.#heartbeatTimer = this.engine.cycle(this.#heartbeat, () => {
-      if (this.#phase !== "open") return;
-      if (this.#awaitingPong) return super.close({ flush: false });
-      this.#awaitingPong = true;
-      this.#control(OP_PING, EMPTY);
+      if (!this.#session!.beat()) return super.close({ flush: false });
       this[writer].flush();
     });
   }
@@ -678,58 +535,21 @@ export class WebSocketChannel extends Stream {
    * @throws {RangeError} For a code not allowed in a close frame, or a reason over 123 bytes.
    */
   override close(code?: number | CloseOptions, reason = ""): void {
-    if (typeof code !== "object" && this.#phase === "closing") return;
-    if (typeof code === "object" || this.#phase !== "open") {
+    const session = this.#session;
+    if (typeof code === "object" || session === null || session.state !== "open") {
+      if (typeof code !== "object" && session?.state === "closing") return;
       const options = typeof code === "object" ? code : undefined;
-      if (this.#phase === "open" && options?.flush !== false) {
-        this.#closeFrame(1001, "going away");
-      }
-      if (typeof code === "number" && this.#phase === "upgrade" && !this.closed) {
+      if (options?.flush !== false) session?.goingAway(1001, "going away");
+      if (typeof code === "number" && session === null && this.#phase === "upgrade") {
         return super.close({ flush: false });
       }
       return super.close(options);
     }
     const status = code ?? 1000;
-    if (!validCloseCode(status) || (status >= 1002 && status <= 1007) || status === 1010) {
-      throw new RangeError(
-        `Close code ${status} cannot be sent: use 1000, 1001, 1008, 1011 or 3000-4999`,
-      );
-    }
-    if (utf8Length(reason, 0, reason.length) > 123) {
-      throw new RangeError("A close reason holds at most 123 bytes of UTF-8");
-    }
-    this.#closeFrame(status, reason);
-    this.#phase = "closing";
+    checkCloseToSend(status, reason);
+    session.close(status, reason);
     this[writer].flush();
     this.#timer = this.engine.defer(this.closeTimeout, () => super.close({ flush: false }));
-  }
-
-  #closeFrame(code: number, reason: string): void {
-    this.#closeSent = true;
-    this.#code = code;
-    this.#reason = reason;
-    this.#control(OP_CLOSE, closePayload(code, reason));
-  }
-
-  /** Fails the connection: a close frame with `code`, then the connection closes. */
-  #fail(code: number, reason: string): void {
-    if (this.#phase === "done" || this.closed) return;
-    this.engine[statistics].overflows += code === 1009 ? 1 : 0;
-    if (!this.#closeSent) this.#closeFrame(code, reason.slice(0, 120));
-    this.#code = code;
-    this.#reason = reason;
-    this.#phase = "done";
-    this.#closeTransport();
-  }
-
-  /** Closes the connection after the queued frames left, within `closeTimeout`. */
-  #closeTransport(): void {
-    this.#frames?.discard();
-    this.#stopTimers();
-    super.close();
-    if (this[phase] === "closing") {
-      this.#timer = this.engine.defer(this.closeTimeout, () => super.close({ flush: false }));
-    }
   }
 
   #stopTimers(): void {
@@ -771,15 +591,8 @@ export class WebSocketChannel extends Stream {
    * @throws {TypeError} For an invalid URL or address.
    */
   override connect(target: string | AddressInput, options: WebSocketConnectOptions = {}): this {
-    let address: AddressInput = target;
-    let url: URL;
-    if (typeof target === "string" && /^wss?:\/\//i.test(target)) {
-      url = new URL(target);
-      const secure = url.protocol === "wss:";
-      const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-      address = [host, url.port === "" ? (secure ? 443 : 80) : Number(url.port)];
-      if (secure) this.startSSL({ hostname: host, caCerts: options.caCerts });
-    } else url = new URL("ws://localhost/");
+    const { url, address, tlsHost } = clientTarget(target);
+    if (tlsHost !== null) this.startSSL({ hostname: tlsHost, caCerts: options.caCerts });
     this.#client = { url, options, key: newKey() };
     return super.connect(address, options);
   }
