@@ -97,3 +97,11 @@ export { type StructInput, type StructValue } from "./framing/struct_value.ts";
 export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
 export type { FrameRule, RecordStep } from "./framing/frame_rule.ts";
 export type { FrameEncoding, ReadDelimiter } from "./framing/read_delimiter.ts";
+export { WebSocketChannel } from "./websocket/websocket_channel.ts";
+export { WebSocketServer, type WebSocketServerOptions } from "./websocket/websocket_server.ts";
+export type {
+  HandshakeDecision,
+  WebSocketConnectOptions,
+  WebSocketServerSettings,
+} from "./websocket/websocket_options.ts";
+export { WebSocketHandshakeError } from "./websocket/errors.ts";

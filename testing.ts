@@ -9,6 +9,8 @@
  * - {@linkcode accept}: the same for a connection "accepted" by a server,
  *   so `server.channels` and `stream.server` work as in production.
  * - {@linkcode connectStreams}: links two of your streams to each other.
+ * - {@linkcode attachWebSocket}: upgrades a `WebSocketChannel` for an
+ *   in-memory {@linkcode WebSocketPeer} that speaks frames.
  *
  * The ideas are Twisted's `StringTransport` and `Clock`, and netty's
  * `EmbeddedChannel`.
@@ -43,6 +45,20 @@ import type { Stream } from "./channels/stream.ts";
 import type { Server } from "./channels/server.ts";
 import { accept as acceptTransport, adopt, begin } from "./channels/_symbols.ts";
 import { MemoryTransport } from "./transport/_memory_transport.ts";
+import { applyMask, maskKey } from "./framing/_mask.ts";
+import type { WebSocketChannel } from "./websocket/websocket_channel.ts";
+import {
+  closePayload,
+  MAX_HEADER,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  writeHeader,
+} from "./websocket/_frame.ts";
+import { FrameReader } from "./websocket/_frame_reader.ts";
+import { headEnd, newKey } from "./websocket/_handshake.ts";
 
 export { ManualClock };
 
@@ -652,4 +668,230 @@ export function connectStreams(a: Stream, b: Stream): void {
   b[adopt](right, null);
   a[begin]();
   b[begin]();
+}
+
+/**
+ * Options for {@linkcode attachWebSocket}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AttachWebSocketOptions } from "@pants/pants/testing";
+ *
+ * const options: AttachWebSocketOptions = { path: "/chat?room=1", protocols: ["chat.v1"] };
+ * ```
+ */
+export interface AttachWebSocketOptions extends AttachOptions {
+  /**
+   * The upgrade request's path and query.
+   *
+   * @default {"/"}
+   */
+  path?: string;
+  /**
+   * Subprotocols the peer offers.
+   *
+   * @default {[]}
+   */
+  protocols?: string[];
+  /**
+   * More request header fields (e.g. `Origin`).
+   *
+   * @default {{}}
+   */
+  headers?: Record<string, string>;
+}
+
+/** The masking key every frame of a {@linkcode WebSocketPeer} uses (any key will do). */
+const PEER_KEY = new Uint8Array([0x5a, 0x13, 0xc4, 0x7e]);
+
+/**
+ * The browser side of a `WebSocketChannel` under test, in memory: it sent
+ * the upgrade request (`response` holds the answer's head), `send()`s
+ * masked messages, and decodes what the channel sends with `messages()`.
+ * Made by {@linkcode attachWebSocket}; `peer` is the byte-level
+ * {@linkcode Peer} underneath, for frames a browser would never send.
+ *
+ * @example Usage
+ * ```ts
+ * import { WebSocketChannel } from "@pants/pants";
+ * import { attachWebSocket, TestEngine } from "@pants/pants/testing";
+ * import assert from "node:assert/strict";
+ *
+ * class Shout extends WebSocketChannel {
+ *   override onRead(message: string): void {
+ *     this.write(message.toUpperCase());
+ *   }
+ * }
+ * const ws = await attachWebSocket(new Shout({ engine: new TestEngine() }));
+ * await ws.send("hi");
+ * assert.deepEqual(await ws.messages(), ["HI"]);
+ * ```
+ */
+export class WebSocketPeer<S extends WebSocketChannel = WebSocketChannel> {
+  /** The byte-level peer. */
+  readonly peer: Peer<S>;
+  /** The head of the channel's answer to the upgrade (`HTTP/1.1 101 …`, or an error status). */
+  readonly response: string;
+  /** The close frame the channel sent (`code` 1005 when it had none), or `null`. */
+  closeFrame: { code: number; reason: string } | null = null;
+  /** Payloads of the pongs received. */
+  readonly pongs: Uint8Array[] = [];
+  readonly #frames = new FrameReader(false);
+  readonly #decoder = new TextDecoder();
+  #parts: Uint8Array[] = [];
+
+  /**
+   * Made by {@linkcode attachWebSocket}.
+   *
+   * @param peer The byte-level peer.
+   * @param response The upgrade answer's head.
+   * @param rest Bytes that followed the head.
+   */
+  constructor(peer: Peer<S>, response: string, rest: Uint8Array) {
+    this.peer = peer;
+    this.response = response;
+    this.#frames.begin(rest);
+    this.#frames.end();
+  }
+
+  /** The channel under test. */
+  get channel(): S {
+    return this.peer.stream;
+  }
+
+  /**
+   * Sends one message as a masked frame, or as `fragments` frames.
+   *
+   * @param message Text (a string) or binary.
+   * @param fragments How many frames to cut it into.
+   * @returns A promise resolved once the channel's callbacks ran.
+   */
+  send(message: string | Uint8Array, fragments = 1): Promise<void> {
+    const bytes = typeof message === "string" ? new TextEncoder().encode(message) : message;
+    const step = Math.ceil(bytes.length / fragments) || 1;
+    const frames: Uint8Array[] = [];
+    for (let at = 0, first = true; first || at < bytes.length; at += step, first = false) {
+      const last = at + step >= bytes.length;
+      const opcode = first ? (typeof message === "string" ? OP_TEXT : OP_BINARY) : 0;
+      frames.push(maskedFrame(opcode, bytes.subarray(at, at + step), last));
+    }
+    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const frame of frames) all.set(frame, at), at += frame.length;
+    return this.peer.send(all);
+  }
+
+  /**
+   * Sends a ping; the channel's pong lands in `pongs` at the next `messages()`.
+   *
+   * @param payload At most 125 bytes.
+   * @returns A promise resolved once the channel's callbacks ran.
+   */
+  ping(payload: string | Uint8Array = ""): Promise<void> {
+    const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+    return this.peer.send(maskedFrame(OP_PING, bytes, true));
+  }
+
+  /**
+   * Sends a close frame.
+   *
+   * @param code The status code.
+   * @param reason The reason.
+   * @returns A promise resolved once the channel's callbacks ran.
+   */
+  close(code = 1000, reason = ""): Promise<void> {
+    return this.peer.send(maskedFrame(OP_CLOSE, closePayload(code, reason), true));
+  }
+
+  /**
+   * Flushes the engine, then decodes what the channel sent since the last
+   * call: its messages (text as `string`, binary as `Uint8Array`); pongs go
+   * to `pongs`, a close frame to `closeFrame`.
+   *
+   * @returns The messages.
+   */
+  async messages(): Promise<(string | Uint8Array)[]> {
+    const frames = this.#frames;
+    frames.begin(await this.peer.receivedBytes());
+    const out: (string | Uint8Array)[] = [];
+    while (frames.next(Infinity)) {
+      const payload = frames.payload.slice();
+      if (frames.opcode === OP_PONG) this.pongs.push(payload);
+      else if (frames.opcode === OP_CLOSE) {
+        this.closeFrame = {
+          code: payload.length >= 2 ? (payload[0]! << 8) | payload[1]! : 1005,
+          reason: this.#decoder.decode(payload.subarray(2)),
+        };
+      } else if (frames.opcode <= OP_BINARY) {
+        this.#parts.push(payload);
+        if (!frames.fin) continue;
+        const whole = new Uint8Array(this.#parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const part of this.#parts) whole.set(part, at), at += part.length;
+        this.#parts = [];
+        out.push(frames.messageType === OP_TEXT ? this.#decoder.decode(whole) : whole);
+      }
+    }
+    frames.end();
+    if (frames.failure !== 0) {
+      throw new Error(`The channel sent a bad frame: ${frames.failureReason}`);
+    }
+    return out;
+  }
+}
+
+function maskedFrame(opcode: number, payload: Uint8Array, fin: boolean): Uint8Array {
+  const out = new Uint8Array(MAX_HEADER + payload.length);
+  const at = writeHeader(out, opcode, payload.length, PEER_KEY);
+  if (!fin) out[0] = out[0]! & 0x7f;
+  out.set(payload, at);
+  applyMask(out.subarray(at, at + payload.length), maskKey(PEER_KEY));
+  return out.subarray(0, at + payload.length);
+}
+
+/**
+ * Connects a `WebSocketChannel` to an in-memory browser-like peer and
+ * performs the upgrade: the channel's `onHandshake()` and `onConnect()` run
+ * as they would for a `WebSocketServer`'s connection (an `Origin` or
+ * protocols come from `options`). A refused upgrade is in `response`.
+ *
+ * @example Usage
+ * ```ts
+ * import { WebSocketChannel } from "@pants/pants";
+ * import { attachWebSocket, TestEngine } from "@pants/pants/testing";
+ * import assert from "node:assert/strict";
+ *
+ * class Greeter extends WebSocketChannel {
+ *   override onConnect(): void {
+ *     this.write(`hello ${new URL(this.request!.url).searchParams.get("name")}`);
+ *   }
+ * }
+ * const ws = await attachWebSocket(new Greeter({ engine: new TestEngine() }), { path: "/?name=ada" });
+ * assert.match(ws.response, /^HTTP\/1\.1 101 /);
+ * assert.deepEqual(await ws.messages(), ["hello ada"]);
+ * ```
+ *
+ * @param channel A new channel on a `TestEngine`.
+ * @param options The request's path, subprotocols and headers; as for `attach`.
+ * @returns The peer, once the channel answered the upgrade.
+ * @throws {TypeError} If the channel is not on a `TestEngine` or was already connected.
+ */
+export async function attachWebSocket<S extends WebSocketChannel>(
+  channel: S,
+  options: AttachWebSocketOptions = {},
+): Promise<WebSocketPeer<S>> {
+  const peer = attach(channel, options);
+  let head = `GET ${options.path ?? "/"} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Key: ${newKey()}\r\nSec-WebSocket-Version: 13\r\n`;
+  if (options.protocols?.length) {
+    head += `Sec-WebSocket-Protocol: ${options.protocols.join(", ")}\r\n`;
+  }
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    head += `${name}: ${value}\r\n`;
+  }
+  await peer.send(head + "\r\n");
+  const bytes = await peer.receivedBytes();
+  const end = headEnd(bytes, 0);
+  const text = new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end - 4));
+  return new WebSocketPeer(peer, text, end < 0 ? new Uint8Array(0) : bytes.subarray(end));
 }

@@ -27,3 +27,5 @@ export const phase: unique symbol = Symbol("pants.phase");
 export const dropConnection: unique symbol = Symbol("pants.dropConnection");
 /** `stream[timeouts]`: a stream's idle and frame deadlines, made when first set (`_stream_timeouts.ts`). */
 export const timeouts: unique symbol = Symbol("pants.timeouts");
+/** `stream[announce](callback)`: runs `onConnect` or `onClose`; a subclass may defer it or add arguments. */
+export const announce: unique symbol = Symbol("pants.announce");

@@ -17,8 +17,7 @@ import { notify, reportError } from "./channel.ts";
 import { ChannelClosedError, StreamBufferOverflow, type WriteFileError } from "./errors.ts";
 import { FramedChannel } from "./framed_channel.ts";
 import { deframer, dropConnection, type forget, phase, timeouts, writer } from "./_symbols.ts";
-import { pipeIn, pipeOut, StreamPipe } from "./_pipe.ts";
-import type { Pipe, PipeOptions } from "./pipe_options.ts";
+import { pipeIn, pipeOut, type StreamPipe } from "./_pipe.ts";
 import { type StreamTimeout, StreamTimeouts, timedOut } from "./_stream_timeouts.ts";
 import { holdWrites } from "./_connect.ts";
 import { writeFileJob } from "./_write_file.ts";
@@ -560,35 +559,6 @@ export abstract class BufferedChannel extends FramedChannel {
   [pipeOut]: StreamPipe | null = null;
   /** @ignore */
   [pipeIn]: StreamPipe | null = null;
-
-  /**
-   * Forwards this stream's input to `target` instead of `onRead()`, with
-   * back-pressure, half-close and close propagation (see
-   * {@linkcode PipeOptions}). A stream has one pipe out and one in.
-   *
-   * @example A proxy: each accepted client to an upstream server, both ways
-   * ```ts
-   * import { Server, Stream } from "@pants/pants";
-   *
-   * class Client extends Stream {
-   *   override onConnect(): void {
-   *     const upstream = new Stream().connect(["127.0.0.1", 6379]);
-   *     this.pipe(upstream);
-   *     upstream.pipe(this);
-   *   }
-   * }
-   * new Server(Client).listen(7379);
-   * ```
-   *
-   * @param target A connected or connecting stream (writes wait for its connect).
-   * @param options `highWaterMark`, `end`.
-   * @returns The pipe, to `unpipe()` it.
-   * @throws {ChannelClosedError} If either stream is closed or closing.
-   * @throws {Error} If this stream is piped already, or another pipes into `target`.
-   */
-  pipe(target: BufferedChannel, options: PipeOptions = {}): Pipe {
-    return new StreamPipe(this, target, options);
-  }
 
   /** Stops delivering (and reading) input until `resumeReading()`. */
   abstract pauseReading(): void;

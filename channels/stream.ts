@@ -28,9 +28,11 @@ import { bytesRead, readable, readEnded, Reader, readFailed } from "./_reader.ts
 import { inputOverflowError } from "./errors.ts";
 import { startReading, StreamTls, useTransport } from "./_stream_tls.ts";
 import type { StreamTimeout } from "./_stream_timeouts.ts";
-import { adopt, begin, deframer, dropConnection, forget, phase, timeouts } from "./_symbols.ts";
-import { writer } from "./_symbols.ts";
-import { closePipes, pipeIn, pipeOut } from "./_pipe.ts";
+import { adopt, announce, begin, deframer, dropConnection, forget, phase } from "./_symbols.ts";
+import { timeouts, writer } from "./_symbols.ts";
+import { closePipes, pipeIn, pipeOut, StreamPipe } from "./_pipe.ts";
+import type { Pipe, PipeOptions } from "./pipe_options.ts";
+import type { BufferedChannel } from "./buffered_channel.ts";
 import { ConnectAttempt, holdWrites } from "./_connect.ts";
 import { connectFailed, Connector, connectStarted, connectSucceeded } from "./_connector.ts";
 import { reconnecting } from "./_connector.ts";
@@ -329,7 +331,7 @@ export class Stream extends StreamCallbacks {
     this[timeouts]?.start();
     this[deframer].held = this.#paused;
     this.#connector?.connected();
-    notify(this, this.onConnect);
+    this[announce](this.onConnect);
     if (this[readable]()) this.#reader.start(this.#transport!);
   }
 
@@ -484,6 +486,35 @@ export class Stream extends StreamCallbacks {
     return this.startSSL(options);
   }
 
+  /**
+   * Forwards this stream's input to `target` instead of `onRead()`, with
+   * back-pressure, half-close and close propagation (see
+   * {@linkcode PipeOptions}). A stream has one pipe out and one in.
+   *
+   * @example A proxy: each accepted client to an upstream server, both ways
+   * ```ts
+   * import { Server, Stream } from "@pants/pants";
+   *
+   * class Client extends Stream {
+   *   override onConnect(): void {
+   *     const upstream = new Stream().connect(["127.0.0.1", 6379]);
+   *     this.pipe(upstream);
+   *     upstream.pipe(this);
+   *   }
+   * }
+   * new Server(Client).listen(7379);
+   * ```
+   *
+   * @param target A connected or connecting stream (writes wait for its connect).
+   * @param options `highWaterMark`, `end`.
+   * @returns The pipe, to `unpipe()` it.
+   * @throws {ChannelClosedError} If either stream is closed or closing.
+   * @throws {Error} If this stream is piped already, or another pipes into `target`.
+   */
+  pipe(target: BufferedChannel, options: PipeOptions = {}): Pipe {
+    return new StreamPipe(this, target, options);
+  }
+
   // --- closing -----------------------------------------------------------
 
   /**
@@ -519,7 +550,7 @@ export class Stream extends StreamCallbacks {
     this.#server?.[forget](this);
     closePipes(this);
     this.engine.detach(this);
-    if (wasOpen) this.engine.queueClose(() => notify(this, this.onClose));
+    if (wasOpen) this.engine.queueClose(() => this[announce](this.onClose));
   }
 
   /** Closes the connection; `forget` it too when another one follows (a reconnect). */

@@ -8,8 +8,9 @@
 import { unhandledError } from "../engine/engine.ts";
 import type { StreamConnectError, TlsHandshakeError } from "../transport/errors.ts";
 import { BufferedChannel } from "./buffered_channel.ts";
+import { notify } from "./channel.ts";
 import type { StreamBufferOverflow } from "./errors.ts";
-import { dropConnection, phase } from "./_symbols.ts";
+import { announce, dropConnection, phase } from "./_symbols.ts";
 
 /**
  * The callbacks of a {@linkcode Stream}, with their defaults: override them
@@ -122,5 +123,14 @@ export abstract class StreamCallbacks extends BufferedChannel {
     if (!connecting || !this.engine[unhandledError](error)) {
       console.error(`${this.constructor.name} #${this.id}: ${error.message}`);
     }
+  }
+
+  /**
+   * Runs `onConnect` or `onClose` (a WebSocket channel holds them until its upgrade).
+   *
+   * @ignore
+   */
+  [announce](callback: () => void): void {
+    notify(this, callback);
   }
 }

@@ -43,10 +43,16 @@ const CLEAN = {
     "export class Stream {}",
   ].join("\n"),
   "channels/server.ts": 'import { Stream } from "./stream.ts";\nexport class Server {}\n',
+  "websocket/websocket_channel.ts": [
+    'import { Stream } from "../channels/stream.ts";',
+    'import { scan } from "../framing/_wasm_core.ts";',
+    "export class WebSocketChannel extends Stream {}",
+  ].join("\n"),
   "mod.ts": [
     'export { Engine } from "./engine/engine.ts";',
     'export { Stream } from "./channels/stream.ts";',
     'export * from "./channels/server.ts";',
+    'export { WebSocketChannel } from "./websocket/websocket_channel.ts";',
   ].join("\n"),
   "testing.ts": [
     'import { Engine } from "./engine/engine.ts";',
@@ -104,7 +110,7 @@ Deno.test("checkSources reports an upward import: engine importing channels", ()
   }));
   assert.deepEqual(violations, [
     'engine/engine.ts:2: import "../channels/stream.ts": engine/ must not import channels/, ' +
-    "a higher layer (rule: layers: engine <- framing <- transport <- channels <- mod.ts, testing.ts)",
+    "a higher layer (rule: layers: engine <- framing <- transport <- channels <- websocket <- mod.ts, testing.ts)",
   ]);
 });
 
@@ -124,6 +130,19 @@ Deno.test("checkSources reports every upward step of the layers, and entry point
   ]);
   assert.match(violations[0]!, /channels\/ must not import testing\.ts/);
   assert.match(violations[3]!, /import\("\.\.\/channels\/stream\.ts"\): transport\/ must not/);
+});
+
+Deno.test("checkSources reports channels/ importing websocket/, the layer above it", () => {
+  const violations = checkSources(tree({
+    "channels/server.ts":
+      'import type { WebSocketChannel } from "../websocket/websocket_channel.ts";',
+    "websocket/websocket_channel.ts": "export class WebSocketChannel {}",
+  }));
+  assert.deepEqual(violations, [
+    'channels/server.ts:1: import "../websocket/websocket_channel.ts": channels/ must not import ' +
+    "websocket/, a higher layer (rule: layers: engine <- framing <- transport <- channels <- " +
+    "websocket <- mod.ts, testing.ts)",
+  ]);
 });
 
 Deno.test("checkSources reports wasm/ imported from channels/ and wasm/ importing framing/", () => {

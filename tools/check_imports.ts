@@ -4,7 +4,7 @@
  * `deno run --allow-read tools/check_imports.ts`).
  *
  * It reads every `.ts` file of `engine/`, `framing/`, `transport/`,
- * `channels/` and `wasm/` (not `wasm/assembly/`, which is AssemblyScript),
+ * `channels/`, `websocket/` and `wasm/` (not `wasm/assembly/`, which is AssemblyScript),
  * plus `mod.ts` and `testing.ts`, and every specifier they name in
  * `import … from`, `import "…"`, `export … from` and `import("…")`,
  * type-only ones included. Specifiers in comments (JSDoc examples) and
@@ -15,7 +15,7 @@
  *
  * 1. No import cycles among those files; type-only imports count.
  * 2. Layers, bottom to top: `engine/` ← `framing/` ← `transport/` ←
- *    `channels/` ← `mod.ts`, `testing.ts`. A file imports only from its own
+ *    `channels/` ← `websocket/` ← `mod.ts`, `testing.ts`. A file imports only from its own
  *    layer or lower ones. `wasm/` imports nothing outside `wasm/`, and only
  *    `framing/` imports `wasm/`.
  * 3. `mod.ts` names no internal file (one whose name starts with `_`);
@@ -398,9 +398,10 @@ export function scanModule(source: string): ModuleScan {
 // --- rules ---------------------------------------------------------------------
 
 /** The layered folders, bottom to top; `mod.ts` and `testing.ts` sit above them. */
-const LAYERS = ["engine", "framing", "transport", "channels"] as const;
+const LAYERS = ["engine", "framing", "transport", "channels", "websocket"] as const;
 const ENTRY_POINTS = ["mod.ts", "testing.ts"] as const;
-const LAYER_RULE = "layers: engine <- framing <- transport <- channels <- mod.ts, testing.ts";
+const LAYER_RULE =
+  "layers: engine <- framing <- transport <- channels <- websocket <- mod.ts, testing.ts";
 const WASM_RULE = "wasm/ imports only wasm/; only framing/ imports wasm/";
 
 type Area = (typeof LAYERS)[number] | "wasm" | "entry" | "tests" | "bench" | "examples" | "other";
@@ -628,7 +629,7 @@ function findCycles(graph: ReadonlyMap<string, ReadonlyMap<string, unknown>>): s
 // --- files ---------------------------------------------------------------------
 
 /** The folders checked (with their subfolders), besides the entry points. */
-const SOURCE_FOLDERS = ["engine", "framing", "transport", "channels", "wasm"];
+const SOURCE_FOLDERS = ["engine", "framing", "transport", "channels", "websocket", "wasm"];
 /** Subfolders not checked: AssemblyScript, compiled to WASM, not imported by TypeScript. */
 const SKIPPED = ["wasm/assembly"];
 

@@ -55,6 +55,7 @@ export interface FramingExports {
   consume(id: number, n: number): number;
   trim(id: number): void;
   scan(id: number, limit: number): number;
+  mask(at: number, length: number, key: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;

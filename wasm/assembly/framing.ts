@@ -30,6 +30,7 @@ import {
   STEP_BYTES,
 } from "./layout.ts";
 import { overflowCount, scanByte, scanBytes, scanFixed, scanRecord } from "./scan.ts";
+import { mask as xorMask } from "./mask.ts";
 
 /** Open regions. */
 let regions: u32 = 0;
@@ -245,4 +246,9 @@ export function scan(h: usize, limit: i32): i32 {
   if (kind == KIND_FIXED) return scanFixed(h, most);
   if (kind == KIND_RECORD) return scanRecord(h, most);
   return 0;
+}
+
+/** WebSocket masking: XORs the `n` bytes at `p` with `key` (see mask.ts). */
+export function mask(p: usize, n: u32, key: u32): void {
+  xorMask(p, n, key);
 }
