@@ -68,7 +68,12 @@ class User {
   }
 }
 
-function haproxyConfig(front: number, nodes: number[]): string {
+/**
+ * HAProxy in front of the nodes. `ready` is a port that accepts and drops
+ * connections: the test waits on it, since a probe of `front` would be
+ * relayed to a node as a user from 127.0.0.1.
+ */
+function haproxyConfig(front: number, ready: number, nodes: number[]): string {
   return `global
   maxconn 256
 defaults
@@ -78,6 +83,9 @@ defaults
   timeout server 30s
   retries 3
   option redispatch
+frontend ready
+  bind 127.0.0.1:${ready}
+  tcp-request connection reject
 frontend chat
   bind 127.0.0.1:${front}
   default_backend nodes
@@ -133,7 +141,8 @@ Deno.test({
     try {
       await Promise.all(ports.map((port) => waitForPort(port)));
       await Promise.all(nodes.map((node) => node.waitFor("joined pants:chat\n")));
-      balancer = await runHaproxy(haproxyConfig(front, ports), [front]);
+      const ready = freePort();
+      balancer = await runHaproxy(haproxyConfig(front, ready, ports), [ready]);
 
       // Everyone joins through HAProxy; each node sees its users' own addresses.
       for (const user of users) await user.connect(front);
