@@ -82,3 +82,8 @@ export class RestartableDaemon {
     await process?.status();
   }
 }
+
+/** redis-server on 127.0.0.1 at `port`, keeping nothing on disk. */
+export function redisArgs(port: number): string[] {
+  return ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+}

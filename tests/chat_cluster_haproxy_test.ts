@@ -10,7 +10,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import net from "node:net";
 import { until } from "./_helpers.ts";
-import { explainSkip, installed, RestartableDaemon } from "./_daemons.ts";
+import { explainSkip, installed, redisArgs, RestartableDaemon } from "./_daemons.ts";
 import { haproxy, runHaproxy } from "./_haproxy.ts";
 import { freePort, runDeno, type Subprocess, waitForPort } from "./_subprocess.ts";
 
@@ -116,16 +116,7 @@ Deno.test({
     "examples/chat_cluster.ts behind HAProxy: 30 users hear each other with their own addresses, and a node's death loses no line of the others",
   ignore: !hasRedis || haproxy === undefined,
   async fn() {
-    const redis = await new RestartableDaemon("redis-server", (port) => [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ]).start();
+    const redis = await new RestartableDaemon("redis-server", redisArgs).start();
     const ports = [freePort(), freePort(), freePort()];
     const nodes: Subprocess[] = ports.map((port) =>
       runDeno(["--allow-net=127.0.0.1"], example, [

@@ -7,7 +7,7 @@
 
 import { ok } from "node:assert/strict";
 import { until } from "./_helpers.ts";
-import { explainSkip, installed, RestartableDaemon } from "./_daemons.ts";
+import { explainSkip, installed, redisArgs, RestartableDaemon } from "./_daemons.ts";
 import { freePort, runDeno, waitForPort } from "./_subprocess.ts";
 
 const hasRedis = installed("redis-server");
@@ -66,16 +66,7 @@ async function withCluster(
   count: number,
   body: (ports: number[], redis: RestartableDaemon) => Promise<void>,
 ): Promise<void> {
-  const redis = await new RestartableDaemon("redis-server", (port) => [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ]).start();
+  const redis = await new RestartableDaemon("redis-server", redisArgs).start();
   const ports = Array.from({ length: count }, () => freePort());
   const nodes = ports.map((port) =>
     runDeno([`--allow-net=127.0.0.1`], example, [

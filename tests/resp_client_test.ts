@@ -6,15 +6,11 @@ import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import type { Engine } from "../mod.ts";
 import { RespClient, RespError } from "../examples/resp_client.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { explainSkip, installed, RestartableDaemon, withDaemon } from "./_daemons.ts";
+import { explainSkip, installed, redisArgs, RestartableDaemon, withDaemon } from "./_daemons.ts";
 import { freePort, runDeno } from "./_subprocess.ts";
 
 const hasRedis = installed("redis-server");
 if (!hasRedis) explainSkip("redis-server", "redis-server");
-
-function redisArgs(port: number): string[] {
-  return ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-}
 
 const RECONNECT = { reconnect: { initialDelay: 50, maxDelay: 200, jitter: 0 } };
 
