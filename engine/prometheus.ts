@@ -132,7 +132,7 @@ function value(n: number): string {
  * The wasm gauges are process-wide: with several engines in one process,
  * every engine reports the same figure.
  *
- * @example A `/metrics` endpoint next to a Pants server
+ * @example A metrics endpoint next to a Pants server
  * ```ts
  * import { engine, PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from "@pants/pants";
  *

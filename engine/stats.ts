@@ -71,6 +71,13 @@ export interface EngineStats {
 /**
  * Upper bounds (ms) of the loop-lag histogram's buckets, ascending; a last
  * bucket without a bound holds the later observations.
+ *
+ * @example The largest bound
+ * ```ts
+ * import { LOOP_LAG_BOUNDS_MS } from "@pants/pants";
+ *
+ * console.log(LOOP_LAG_BOUNDS_MS.at(-1));
+ * ```
  */
 export const LOOP_LAG_BOUNDS_MS: readonly number[] = Object.freeze([
   1,
