@@ -6,7 +6,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { ChannelClosedError, Server, Stream } from "../mod.ts";
+import { ChannelClosedError, type Engine, Server, Stream } from "../mod.ts";
 import { testCerts } from "./_certs.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
 import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
@@ -28,6 +28,35 @@ conn.close()
   ]);
   const match = await peer.waitForMatch(/PORT (\d+)\n/);
   return { port: Number(match[1]), peer };
+}
+
+/**
+ * Sends 300,004 bytes, then `end()` (twice: the second does nothing), and
+ * records the peer's reply lines, `end` and `close` in `events`.
+ */
+class Upload extends Stream {
+  constructor(readonly events: string[], engine: Engine) {
+    super({ engine });
+  }
+  override onConnect(): void {
+    this.readDelimiter = "\n";
+    this.encoding = "utf-8";
+    this.write("x".repeat(300_000));
+    this.write("tail");
+    this.end();
+    this.end(); // a second call does nothing
+    throws(() => this.write("late"), ChannelClosedError);
+  }
+  override onRead(line: string): void {
+    this.events.push(line);
+  }
+  override onEnd(): void {
+    this.events.push("end");
+    super.onEnd();
+  }
+  override onClose(): void {
+    this.events.push("close");
+  }
 }
 
 Deno.test("Stream end before the connection is up sends the FIN after the writes queued before it", async () => {
@@ -56,29 +85,8 @@ Deno.test("Stream end before the connection is up sends the FIN after the writes
 Deno.test("Stream end sends queued writes, then a FIN, and still reads the peer's reply", async () => {
   const { port, peer } = await readsToEofThenReplies();
   const events: string[] = [];
-  class Upload extends Stream {
-    override onConnect(): void {
-      this.readDelimiter = "\n";
-      this.encoding = "utf-8";
-      this.write("x".repeat(300_000));
-      this.write("tail");
-      this.end();
-      this.end(); // a second call does nothing
-      throws(() => this.write("late"), ChannelClosedError);
-    }
-    override onRead(line: string): void {
-      events.push(line);
-    }
-    override onEnd(): void {
-      events.push("end");
-      super.onEnd();
-    }
-    override onClose(): void {
-      events.push("close");
-    }
-  }
   await withEngine(async (engine) => {
-    new Upload({ engine }).connect(["127.0.0.1", port]);
+    new Upload(events, engine).connect(["127.0.0.1", port]);
     await until(() => events.includes("close"), "onClose", 10_000);
   });
   deepStrictEqual(events, ["got 300004", "end", "close"]);
@@ -169,28 +177,8 @@ s.close()
   ]);
   const port = Number((await peer.waitForMatch(/PORT (\d+)\n/))[1]);
   const events: string[] = [];
-  class Upload extends Stream {
-    override onConnect(): void {
-      this.readDelimiter = "\n";
-      this.encoding = "utf-8";
-      this.write("x".repeat(300_000));
-      this.write("tail");
-      this.end();
-      throws(() => this.write("late"), ChannelClosedError);
-    }
-    override onRead(line: string): void {
-      events.push(line);
-    }
-    override onEnd(): void {
-      events.push("end");
-      super.onEnd();
-    }
-    override onClose(): void {
-      events.push("close");
-    }
-  }
   await withEngine(async (engine) => {
-    new Upload({ engine }).startSSL({ hostname: "localhost", caCerts: [trusted.cert] })
+    new Upload(events, engine).startSSL({ hostname: "localhost", caCerts: [trusted.cert] })
       .connect(["127.0.0.1", port]);
     await until(() => events.includes("close"), "onClose", 10_000);
   });
