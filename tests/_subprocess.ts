@@ -125,3 +125,16 @@ server.settimeout(10)
 print("PORT", server.getsockname()[1], flush=True)
 conn, _ = server.accept()
 `;
+
+/**
+ * What a Python peer does after `PY_ACCEPT_ONCE` (or an accept of its own)
+ * to test half-close: reads `conn` to EOF, then replies `got <bytes>` and closes.
+ */
+export const PY_READ_TO_EOF_THEN_REPLY = `total = 0
+while True:
+    data = conn.recv(65536)
+    if not data: break
+    total += len(data)
+conn.sendall(f"got {total}\\n".encode())
+conn.close()
+`;

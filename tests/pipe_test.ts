@@ -10,7 +10,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { ChannelClosedError, type Engine, Server, Stream, Struct } from "../mod.ts";
 import { attach, TestEngine } from "../testing.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
-import { PY_ACCEPT_ONCE, Subprocess } from "./_subprocess.ts";
+import { PY_ACCEPT_ONCE, PY_READ_TO_EOF_THEN_REPLY, Subprocess } from "./_subprocess.ts";
 
 /**
  * A Python process with two one-connection peers: `writer` (the source's
@@ -255,17 +255,7 @@ Deno.test("Stream pipe both ways keeps both queues under the mark with slow read
 });
 
 Deno.test("Stream pipe both ways carries the client's half-close upstream and the reply back", async () => {
-  const upstream = await onePeer(
-    `
-total = 0
-while True:
-    data = conn.recv(65536)
-    if not data: break
-    total += len(data)
-conn.sendall(f"got {total}\\n".encode())
-conn.close()
-`,
-  );
+  const upstream = await onePeer(PY_READ_TO_EOF_THEN_REPLY);
   await withProxy(upstream.port, async (port, closed) => {
     const client = pythonClient(
       port,

@@ -9,22 +9,13 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { ChannelClosedError, type Engine, Server, Stream } from "../mod.ts";
 import { testCerts } from "./_certs.ts";
 import { listening, until, withEngine } from "./_helpers.ts";
-import { PY_ACCEPT_ONCE, python, Subprocess } from "./_subprocess.ts";
+import { PY_ACCEPT_ONCE, PY_READ_TO_EOF_THEN_REPLY, python, Subprocess } from "./_subprocess.ts";
 
 /** A Python server that reads to EOF, then replies with the byte count and closes. */
 async function readsToEofThenReplies(): Promise<{ port: number; peer: Subprocess }> {
   const peer = new Subprocess("python3", [
     "-c",
-    PY_ACCEPT_ONCE + `
-conn.settimeout(10)
-total = 0
-while True:
-    data = conn.recv(65536)
-    if not data: break
-    total += len(data)
-conn.sendall(f"got {total}\\n".encode())
-conn.close()
-`,
+    PY_ACCEPT_ONCE + "conn.settimeout(10)\n" + PY_READ_TO_EOF_THEN_REPLY,
   ]);
   const match = await peer.waitForMatch(/PORT (\d+)\n/);
   return { port: Number(match[1]), peer };
