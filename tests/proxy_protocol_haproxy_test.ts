@@ -150,7 +150,7 @@ Deno.test({
       await until(
         () => backend.headers.some((header) => header?.command === "local"),
         "a health check",
-        5000,
+        15_000, // every 100 ms, but HAProxy spreads and may delay the first under load
       );
       const local = backend.headers.findIndex((header) => header?.command === "local");
       strictEqual(backend.remotes[local], "127.0.0.1");
