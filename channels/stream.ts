@@ -275,7 +275,7 @@ export class Stream extends StreamCallbacks {
 
   /** @ignore */
   override [dropConnection](flush: boolean): void {
-    const reconnects = this.#connector?.reconnects === true && !this[writer].ended;
+    const reconnects = this.#reconnects();
     if (reconnects && this.#state === "connecting") return; // lost already: a new one is coming
     if (!reconnects || this.#state !== "connected") return this.close({ flush });
     // Lost: back to connecting, with what the next connection needs afresh.
@@ -284,6 +284,7 @@ export class Stream extends StreamCallbacks {
     lost.stop();
     this[writer] = new Writer(this);
     this[writer].lowWater = lost.lowWater;
+    this[pipeIn]?.drained(); // what it paused the source for was dropped with the connection
     this.#reader.stop();
     this.#closeTransport();
     this.#remote = this.#local = null;
@@ -409,8 +410,15 @@ export class Stream extends StreamCallbacks {
   }
 
   #end(): void {
-    if (this.#state !== "connected" || this[pipeOut]?.sourceEnded()) return;
+    if (this.#state !== "connected") return;
+    // A reconnecting source's end of input is a lost connection, not the end of what it pipes.
+    if (!this.#reconnects() && this[pipeOut]?.sourceEnded()) return;
     notify(this, this.onEnd);
+  }
+
+  /** A lost connection is followed by another one (a reconnecting client not ended). */
+  #reconnects(): boolean {
+    return this.#connector?.reconnects === true && !this[writer].ended;
   }
 
   // --- TLS ---------------------------------------------------------------
