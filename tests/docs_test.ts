@@ -16,6 +16,7 @@
  *   placeholder.
  */
 import { deepStrictEqual, ok } from "node:assert/strict";
+import { anchors, slug } from "./_markdown.ts";
 
 const repo = new URL("../", import.meta.url);
 const docsDir = new URL("docs/", repo);
@@ -253,31 +254,6 @@ Deno.test("docs names only npm scripts that package.json defines", () => {
   }
 });
 
-/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
-export function slug(heading: string): string {
-  return heading
-    .replace(/`/g, "")
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-    .replace(/\s/g, "-");
-}
-
-/** The anchors of a Markdown file's headings (outside fenced blocks), duplicates numbered. */
-function anchors(markdown: string): Set<string> {
-  const seen = new Map<string, number>();
-  const found = new Set<string>();
-  const outside = markdown.replace(/^( *)```[\s\S]*?^\1```$/gm, "");
-  for (const [, heading] of outside.matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
-    const base = slug(heading!);
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    found.add(n === 0 ? base : `${base}-${n}`);
-  }
-  return found;
-}
-
 Deno.test("docs' relative links point at existing files and headings", () => {
   let count = 0;
   for (const page of pages()) {
@@ -346,4 +322,13 @@ Deno.test("docs keeps the two set-up commands first in getting-started.md", () =
   const first = blocksOf("getting-started.md").find((block) => block.language === "sh")!;
   const setup = first.code.split("\n").map((line) => line.split("#")[0]!.trim());
   deepStrictEqual(setup.slice(0, 2), ["npm install && npm run demo", "npm install && npm test"]);
+});
+
+Deno.test("docs: deno.json has every npm script as a task, as getting-started.md says", () => {
+  ok(text("getting-started.md").includes("`deno.json` has the same tasks as `package.json`"));
+  const { scripts } = JSON.parse(Deno.readTextFileSync(new URL("package.json", repo)));
+  const { tasks } = JSON.parse(Deno.readTextFileSync(new URL("deno.json", repo)));
+  for (const [name, command] of Object.entries(scripts)) {
+    deepStrictEqual(tasks[name], command, `deno.json's task "${name}" differs from npm's`);
+  }
 });
