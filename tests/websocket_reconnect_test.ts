@@ -244,3 +244,60 @@ Deno.test("messages held until a WebSocket upgrade are bounded by maxWriteBuffer
     client.close();
   });
 });
+
+/** A TCP server on 127.0.0.1 that reads each upgrade request and closes without an answer. */
+function hangUpServer(): { port: number; accepted: () => number; close: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const loop = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      await conn.read(new Uint8Array(4096)).catch(() => null);
+      conn.close();
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    accepted: () => accepted,
+    close: async () => {
+      listener.close();
+      await loop.catch(() => {});
+    },
+  };
+}
+
+Deno.test("a server that hangs up before answering the upgrade is a failed upgrade: onConnectError gets a WebSocketHandshakeError", async () => {
+  const server = hangUpServer();
+  try {
+    await withEngine(async (engine) => {
+      const client = new Recorder(engine).connect(`ws://127.0.0.1:${server.port}/`);
+      const ready = client.ready;
+      await until(() => client.closes.length === 1, "onClose");
+      assert.equal(client.connectErrors.length, 1);
+      assert.ok(client.connectErrors[0] instanceof WebSocketHandshakeError);
+      assert.equal(client.connectErrors[0].status, null);
+      await assert.rejects(ready, WebSocketHandshakeError);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("with reconnect, a server that hangs up before answering the upgrade is a failed attempt each time", async () => {
+  const server = hangUpServer();
+  try {
+    await withEngine(async (engine) => {
+      const client = new Recorder(engine).connect(`ws://127.0.0.1:${server.port}/`, {
+        reconnect: { ...FAST, maxAttempts: 2 },
+      });
+      await until(() => client.closes.length === 1, "onClose");
+      assert.deepEqual(client.waits.map((w) => [w.attempt, w.delay]), [[1, 100], [2, 200]]);
+      assert.ok(client.waits.every((w) => w.error instanceof WebSocketHandshakeError));
+      assert.equal(client.connectErrors.length, 1);
+      assert.equal(server.accepted(), 3);
+      assert.equal(client.connects, 0);
+    });
+  } finally {
+    await server.close();
+  }
+});

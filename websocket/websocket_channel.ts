@@ -322,7 +322,7 @@ export class WebSocketChannel extends WebSocketCallbacks {
     if (this.#phase !== "upgrade") return;
     const client = this.#client;
     if (client !== null) {
-      return this.#refused(client.failure("no answer in handshakeTimeout", null));
+      return this.#refused(client.failure("no answer within handshakeTimeout", null));
     }
     super.close({ flush: false });
   }
@@ -538,7 +538,8 @@ export class WebSocketChannel extends WebSocketCallbacks {
    * `"wss://…"` (TLS, verified against the system's and `caCerts`). Any
    * other address connects a plain stream and upgrades with path `/`.
    * `onConnect()` follows the upgrade; `onConnectError()` gets a failed
-   * connect or a `WebSocketHandshakeError`.
+   * connect or a `WebSocketHandshakeError`. With `reconnect` every new
+   * connection redoes the upgrade; a refused one is a failed attempt.
    *
    * @example A client
    * ```ts
@@ -558,7 +559,7 @@ export class WebSocketChannel extends WebSocketCallbacks {
    * ```
    *
    * @param target A `ws:` / `wss:` URL, or an address as for `Stream.connect`.
-   * @param options Subprotocols, headers, `caCerts`, timeouts, as well as `Stream.connect`'s options.
+   * @param options Subprotocols, headers, `caCerts`, timeouts, as well as `Stream.connect`'s options (`reconnect`, …).
    * @returns This channel.
    * @throws {TypeError} For an invalid URL or address.
    */
