@@ -15,8 +15,11 @@ import {
   type StreamConnectError,
   WebSocketChannel,
   WebSocketHandshakeError,
+  WebSocketServer,
 } from "../mod.ts";
 import { until, withEngine } from "./_helpers.ts";
+import { testCerts } from "./_certs.ts";
+import { listening } from "./_ws_frames.ts";
 import { freePort, runDeno, type Subprocess } from "./_subprocess.ts";
 
 const FIXTURE = new URL("./fixtures/ws_deno_server.ts", import.meta.url).pathname;
@@ -300,4 +303,48 @@ Deno.test("with reconnect, a server that hangs up before answering the upgrade i
   } finally {
     await server.close();
   }
+});
+
+/** Greets each upgrade with its TLS state and the number of this server, then echoes. */
+class Greeter extends WebSocketChannel {
+  override onConnect(): void {
+    this.write(`hello ${(this.server as NumberedServer).number} secure=${this.secure}`);
+  }
+  override onRead(message: string): void {
+    this.write(message);
+  }
+}
+
+class NumberedServer extends WebSocketServer<Greeter> {
+  constructor(engine: Engine, readonly number: number) {
+    super({ ConnectionClass: Greeter, engine });
+  }
+}
+
+Deno.test("wss: a reconnecting client redoes TLS and the upgrade after a Pants server drains (1001) and a new one takes the port", async () => {
+  const certs = await testCerts();
+  await withEngine(async (engine) => {
+    const start = (number: number, port: number) => {
+      const server = new NumberedServer(engine, number);
+      server.startSSL({ cert: certs.trusted.cert, key: certs.trusted.key });
+      return server.listen(["127.0.0.1", port]);
+    };
+    let server = start(1, 0);
+    const { port } = (await listening(server)) as Deno.NetAddr;
+    const client = new Recorder(engine).connect(`wss://localhost:${port}/`, {
+      caCerts: [certs.trusted.cert],
+      reconnect: FAST,
+    });
+    await until(() => client.messages.includes("hello 1 secure=true"), "the first greeting");
+    server.close({ drain: 1000 });
+    await until(() => client.waits.length >= 1, "a wait after the going-away close");
+    server = start(2, port);
+    await until(() => client.messages.includes("hello 2 secure=true"), "the second greeting");
+    assert.equal(client.waits[0]!.error, null);
+    assert.equal(client.connects, 2);
+    assert.deepEqual(client.closes, []);
+    client.close(1000, "done");
+    await until(() => client.closes.length === 1, "onClose");
+    server.close({ drain: 1000 });
+  });
 });
