@@ -98,6 +98,7 @@ export { NetStruct, type NetStructRecord } from "./framing/net_struct.ts";
 export type { FrameRule, RecordStep } from "./framing/frame_rule.ts";
 export type { FrameEncoding, ReadDelimiter } from "./framing/read_delimiter.ts";
 export { WebSocketChannel } from "./websocket/websocket_channel.ts";
+export { WebSocketCallbacks } from "./websocket/websocket_callbacks.ts";
 export { WebSocketServer, type WebSocketServerOptions } from "./websocket/websocket_server.ts";
 export type {
   HandshakeDecision,

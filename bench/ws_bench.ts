@@ -1,13 +1,15 @@
 /**
  * WebSocket echo throughput: Pants' `WebSocketServer` against `Deno.serve`
- * + `Deno.upgradeWebSocket` (Deno's Rust implementation), in one run.
+ * + `Deno.upgradeWebSocket` (Deno's Rust implementation) and `Bun.serve`'s
+ * WebSocket (uWebSockets), in one run.
  *
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-run --allow-read bench/ws_bench.ts [seconds] [rounds]
  * ```
  *
- * Each server runs in a process of its own (this file, with `--serve`); the
- * load generator runs here, on raw TCP sockets, identical for both servers:
+ * Each server runs in a process of its own (this file with `--serve`, or
+ * Bun with bench/net/servers/bun_ws_echo.js); the load generator runs here,
+ * on raw TCP sockets, identical for all servers:
  * it upgrades each connection, then sends pre-encoded masked binary frames
  * and counts the echoes by their byte length, one message in flight per
  * connection (ping-pong). Scenarios: 64-byte messages on 1 and on 100
@@ -15,8 +17,9 @@
  * median of `rounds` rounds (default 3) of `seconds` (default 2), after a
  * half-second warm-up; the rounds alternate between the servers. The load
  * generator shares the machine with the servers (not pinned to cores):
- * compare the ratio, not the absolute figures. Bun is not installed on this machine, so
- * `Bun.serve` is not measured.
+ * compare the ratios, not the absolute figures. Bun is the npm package in
+ * bench/net/node_modules (`npm install --prefix bench/net`, as `bench/net/run.ts`
+ * does); without it the Bun column is left out, with a note.
  *
  * Under `deno bench` the file instead times the WebSocket mask of a 64 KiB
  * payload: the WebAssembly kernel against a TypeScript loop.
@@ -109,7 +112,20 @@ async function pingPong(
   return count;
 }
 
-/** The two servers, each in its own process. */
+/** Bun from the npm package of bench/net, if installed and runnable here. */
+function findBun(): string | null {
+  const bun = new URL("./net/node_modules/.bin/bun", import.meta.url).pathname;
+  try {
+    return new Deno.Command(bun, { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success
+      ? bun
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The Deno and Pants servers, each in its own process. */
 function serve(kind: string, port: number): void {
   if (kind === "deno") {
     Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (request) => {
@@ -136,22 +152,24 @@ function serve(kind: string, port: number): void {
   console.log("READY");
 }
 
-async function startServer(kind: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startServer(
+  kind: string,
+  bun: string | null,
+): Promise<{ port: number; stop: () => Promise<void> }> {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  const [command, args] = kind === "bun"
+    ? [bun!, [new URL("./net/servers/bun_ws_echo.js", import.meta.url).pathname, String(port)]]
+    : [Deno.execPath(), [
       "run",
       "--allow-net=127.0.0.1",
       new URL(import.meta.url).pathname,
       "--serve",
       kind,
       String(port),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+    ]];
+  const child = new Deno.Command(command, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.getReader();
   const { value } = await reader.read();
   if (!new TextDecoder().decode(value).includes("READY")) throw new Error(`${kind} did not start`);
@@ -184,9 +202,10 @@ async function main(): Promise<void> {
     { name: "64 B echo, C=100", connections: 100, size: 64, unit: "msg/s" },
     { name: "1 MiB echo, C=1", connections: 1, size: 1024 * 1024, unit: "MiB/s" },
   ];
-  const servers = ["deno", "pants"];
+  const bun = findBun();
+  const servers = bun === null ? ["deno", "pants"] : ["deno", "pants", "bun"];
   const results = new Map<string, number>();
-  const running = await Promise.all(servers.map((kind) => startServer(kind)));
+  const running = await Promise.all(servers.map((kind) => startServer(kind, bun)));
   try {
     for (const scenario of scenarios) {
       const values = servers.map(() => [] as number[]);
@@ -213,18 +232,25 @@ async function main(): Promise<void> {
   } finally {
     for (const server of running) await server.stop();
   }
+  const titles: Record<string, string> = {
+    deno: "Deno.serve + upgradeWebSocket",
+    pants: "Pants WebSocketServer",
+    bun: "Bun.serve",
+  };
   const rows = [[
     "scenario",
-    "Deno.serve + upgradeWebSocket",
-    "Pants WebSocketServer",
+    ...servers.map((kind) => titles[kind]!),
     "Pants / Deno",
+    ...(bun === null ? [] : ["Bun / Deno"]),
   ]];
   for (const scenario of scenarios) {
-    const deno = results.get(`deno ${scenario.name}`)!;
-    const pants = results.get(`pants ${scenario.name}`)!;
-    const format = (v: number) =>
-      `${v.toFixed(scenario.unit === "MiB/s" ? 0 : 0)} ${scenario.unit}`;
-    rows.push([scenario.name, format(deno), format(pants), (pants / deno).toFixed(2)]);
+    const value = (kind: string) => results.get(`${kind} ${scenario.name}`)!;
+    const deno = value("deno");
+    rows.push([
+      scenario.name,
+      ...servers.map((kind) => `${value(kind).toFixed(0)} ${scenario.unit}`),
+      ...servers.slice(1).map((kind) => (value(kind) / deno).toFixed(2)),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
@@ -232,8 +258,14 @@ async function main(): Promise<void> {
   console.log(line(rows[0]!));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const row of rows.slice(1)) console.log(line(row));
+  const note = bun === null
+    ? "Bun not measured: bench/net/node_modules/.bin/bun is missing or does not run"
+    : `Bun ${
+      new TextDecoder().decode(new Deno.Command(bun, { args: ["--version"] }).outputSync().stdout)
+        .trim()
+    }`;
   console.log(
-    `(median of ${rounds} rounds of ${seconds} s; one message in flight per connection; Bun not installed)`,
+    `(median of ${rounds} rounds of ${seconds} s; one message in flight per connection; ${note})`,
   );
 }
 

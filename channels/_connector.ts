@@ -122,13 +122,16 @@ export class Connector {
   /**
    * The connection was lost and the stream reset itself to connecting:
    * schedules the next attempt. `false` when the stream must close instead.
+   *
+   * @param refused Why the protocol on top refused the connection (a
+   * WebSocket upgrade): a failed attempt, for `onReconnecting`; `null` when lost.
    */
-  lost(): boolean {
+  lost(refused: Error | null = null): boolean {
     if (!this.reconnects) return false;
-    this.#backoff!.lost(this.#host.engine.now());
+    this.#backoff!.lost(this.#host.engine.now(), refused !== null);
     const previous = this.#attempt;
     this.#attempt = new ConnectAttempt(this.#host.engine, this.#options, this.#address, previous);
-    return this.#schedule(null);
+    return this.#schedule(refused);
   }
 
   /** The stream closed for good: no more attempts; `ready` rejects unless settled. */

@@ -78,9 +78,14 @@ export class Backoff {
     this.#connectedAt = now;
   }
 
-  /** The connection that came up is lost at `now`: reset if it stayed up long enough. */
-  lost(now: number): void {
-    if (this.#connectedAt >= 0 && now - this.#connectedAt >= this.resetAfter) this.#attempts = 0;
+  /**
+   * The connection that came up is lost at `now`: reset if it stayed up long
+   * enough, unless it was `refused` on top (a WebSocket upgrade): that
+   * counts as a failed attempt.
+   */
+  lost(now: number, refused = false): void {
+    const stayed = this.#connectedAt >= 0 && now - this.#connectedAt >= this.resetAfter;
+    if (stayed && !refused) this.#attempts = 0;
     this.#connectedAt = -1;
   }
 

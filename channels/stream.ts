@@ -273,8 +273,13 @@ export class Stream extends StreamCallbacks {
     notify(this, this.onReconnecting, attempt, delay, error);
   }
 
-  /** @ignore */
-  override [dropConnection](flush: boolean): void {
+  /**
+   * Ends the connection: a client with `reconnect` connects again (`refused`:
+   * why the protocol on top refused it, a failed attempt), anything else closes.
+   *
+   * @ignore
+   */
+  override [dropConnection](flush: boolean, refused: Error | null = null): void {
     const reconnects = this.#reconnects();
     if (reconnects && this.#state === "connecting") return; // lost already: a new one is coming
     if (!reconnects || this.#state !== "connected") return this.close({ flush });
@@ -293,7 +298,7 @@ export class Stream extends StreamCallbacks {
     this.#ended = false;
     if (this.#tls !== null) this.#tls.secure = this.#tls.upgrading = false;
     this.#state = "connecting";
-    if (!this.#connector!.lost()) this.#finishClose();
+    if (!this.#connector!.lost(refused)) this.#finishClose();
   }
 
   /**

@@ -13,11 +13,13 @@ import type { Transport } from "../transport/_socket.ts";
 import type { ChannelOptions, CloseOptions } from "../channels/channel.ts";
 import { notify, reportError } from "../channels/channel.ts";
 import { ChannelClosedError, type StreamBufferOverflow } from "../channels/errors.ts";
-import { Stream } from "../channels/stream.ts";
 import type { StreamServer } from "../channels/buffered_channel.ts";
 import type { WriteOptions } from "../channels/write_options.ts";
 import { bytesRead } from "../channels/_reader.ts";
 import { adopt, announce, begin, deframer, phase, timeouts, writer } from "../channels/_symbols.ts";
+import { dropConnection } from "../channels/_symbols.ts";
+import { reconnecting } from "../channels/_connector.ts";
+import { sendDrained } from "../channels/_writer.ts";
 import {
   checkCloseToSend,
   MAX_CONTROL_PAYLOAD,
@@ -26,7 +28,7 @@ import {
   OP_PING,
   OP_TEXT,
 } from "./_frame.ts";
-import { errorResponse, HeadBuffer, newKey } from "./_handshake.ts";
+import { errorResponse, HeadBuffer } from "./_handshake.ts";
 import { answer } from "./_http_answer.ts";
 import {
   mayDeliver,
@@ -37,9 +39,12 @@ import {
   Session,
   sessionDone,
 } from "./_session.ts";
-import { clientRequest, clientTarget, judgeResponse, serverUpgrade } from "./_upgrade.ts";
-import { WebSocketHandshakeError } from "./errors.ts";
-import type { HandshakeDecision, WebSocketConnectOptions } from "./websocket_options.ts";
+import { clientTarget, serverUpgrade } from "./_upgrade.ts";
+import { WsClient } from "./_ws_client.ts";
+import type { WebSocketHandshakeError } from "./errors.ts";
+import { Heartbeat } from "./_heartbeat.ts";
+import { WebSocketCallbacks } from "./websocket_callbacks.ts";
+import type { WebSocketConnectOptions } from "./websocket_options.ts";
 import type { WebSocketServerSettings } from "./websocket_options.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -72,21 +77,18 @@ const notOpened = (): ChannelClosedError =>
  * engine.start();
  * ```
  */
-export class WebSocketChannel extends Stream {
-  /** Before the session: the upgrade, or an HTTP answer. */
-  #phase: "upgrade" | "http" | "session" = "upgrade";
+export class WebSocketChannel extends WebSocketCallbacks {
+  /** Before the session: the upgrade, or an HTTP answer; after it, a client reconnecting. */
+  #phase: "upgrade" | "http" | "session" | "lingering" = "upgrade";
   #session: Session | null = null;
-  #client: { url: URL; options: WebSocketConnectOptions; key: string } | null = null;
+  #client: WsClient | null = null;
   #settings: WebSocketServerSettings | null = null;
   #request: Request | null = null;
   #protocol = "";
-  readonly #head = new HeadBuffer();
+  #head = new HeadBuffer();
   #upgradeTimeout = 0;
   #timer: Timer | null = null;
-  #heartbeat = 0;
-  #heartbeatTimer: Timer | null = null;
-  /** A client's messages written before the upgrade completed. */
-  #early: [number, Uint8Array][] = [];
+  readonly #heartbeat = new Heartbeat();
   #ready: PromiseWithResolvers<void> | null = null;
 
   /**
@@ -152,84 +154,18 @@ export class WebSocketChannel extends Stream {
   /**
    * Heartbeat interval (ms), 0 for none: every interval a ping is sent, and
    * a peer that did not answer the previous one with a pong is taken for dead
-   * and the connection closed (`onClose` gets 1006).
+   * and the connection closed (`onClose` gets 1006; a client with
+   * `reconnect` connects again).
    *
    * @default {0}
    * @throws {RangeError} At assignment, for a negative or non-finite value.
    */
   get heartbeat(): number {
-    return this.#heartbeat;
+    return this.#heartbeat.interval;
   }
   set heartbeat(ms: number) {
-    if (!Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`heartbeat must be a finite number of ms >= 0, not ${ms}`);
-    }
-    this.#heartbeat = ms;
-    this.#heartbeatTimer?.cancel();
-    this.#heartbeatTimer = null;
+    this.#heartbeat.interval = ms;
     this.#startHeartbeat();
-  }
-
-  // --- callbacks -----------------------------------------------------------
-
-  /**
-   * Called with a received message (`readDelimiter` `null`), or with each
-   * frame the `readDelimiter` cuts from the messages' payloads.
-   *
-   * @param _message A `string` (text message), `Uint8Array` (binary message,
-   * valid only during the call), or a frame as on a `Stream`.
-   */
-  // deno-lint-ignore no-explicit-any
-  override onRead(..._message: any[]): void {}
-
-  /**
-   * Called when the connection is gone, once. `code` is the status of the
-   * peer's close frame (1005 when it carried none), the one Pants sent when
-   * it failed the connection (1002 protocol error, 1007 invalid UTF-8, 1009
-   * message too big), or 1006 when the connection ended without a close
-   * frame. Both arguments are always given.
-   *
-   * @param _code The close status code.
-   * @param _reason The close reason.
-   */
-  override onClose(_code?: number, _reason?: string): void {}
-
-  /**
-   * Called with the payload of a pong (the answer to `ping()`).
-   *
-   * @param _payload The payload, valid only during the call.
-   */
-  onPong(_payload: Uint8Array): void {}
-
-  /**
-   * Server: decides an upgrade request before it is accepted. The default
-   * picks the first of the server's `protocols` the client offered, or none.
-   *
-   * @param request The upgrade request (also `this.request`).
-   * @returns A subprotocol the client offered, `null` for none, or a
-   * `Response` refusing the upgrade.
-   */
-  onHandshake(request: Request): HandshakeDecision {
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-      .map((p) => p.trim());
-    return this.#settings?.protocols.find((p) => offered.includes(p)) ?? null;
-  }
-
-  /**
-   * Server: answers a plain HTTP request (no upgrade) on the same port. Pants
-   * writes the response as HTTP/1.1 (status, headers, `Content-Length`, the
-   * body) and closes the connection. This serves a page or a health check;
-   * it is not a web server (no keep-alive, no request bodies: use
-   * `Deno.serve` for that). The default answers `426 Upgrade Required`.
-   *
-   * @param _request The request.
-   * @returns The response.
-   */
-  onRequest(_request: Request): Response | Promise<Response> {
-    return new Response("This is a WebSocket endpoint.\n", {
-      status: 426,
-      headers: { upgrade: "websocket", "content-type": "text/plain; charset=utf-8" },
-    });
   }
 
   /**
@@ -242,9 +178,15 @@ export class WebSocketChannel extends Stream {
     this.#session?.fail(1009, error.message);
   }
 
-  /** Called when the peer half-closed TCP; the default closes (1006: no close frame came). */
+  /**
+   * Called when the peer half-closed TCP; the default closes (1006: no close
+   * frame came), or a client with `reconnect` connects again. Before the
+   * upgrade's answer it is a failed upgrade, as a refused one.
+   */
   override onEnd(): void {
-    super.close();
+    const client = this.#client;
+    if (client === null || this.#phase !== "upgrade") return this.#lost(true);
+    this.#refused(client.failure("the server closed the connection without an answer", null));
   }
 
   // --- the Stream's hooks ----------------------------------------------------
@@ -326,6 +268,13 @@ export class WebSocketChannel extends Stream {
   [sessionDone](): void {
     if (this.#session!.code === 1009) this.engine[statistics].overflows++;
     this.#stopTimers();
+    if (this.#client?.reconnects === true) {
+      // The close frame (ours or the echo) leaves first, within closeTimeout.
+      this.#phase = "lingering";
+      if (!this[writer].busy) return this[dropConnection](false);
+      this.#timer = this.engine.defer(this.closeTimeout, () => this[dropConnection](false));
+      return;
+    }
     super.close();
     // A peer that does not read cannot hold the connection open.
     if (this[phase] === "closing") {
@@ -333,21 +282,37 @@ export class WebSocketChannel extends Stream {
     }
   }
 
+  /** @ignore */
+  override [sendDrained](): void {
+    if (this.#phase === "lingering" && this[phase] === "connected") this[dropConnection](false);
+    else super[sendDrained]();
+  }
+
+  /** @ignore */
+  override [reconnecting](attempt: number, delay: number, error: Error | null): void {
+    this.#stopTimers();
+    this.#session?.discard();
+    this.#session = null;
+    this.#phase = "upgrade";
+    this.#head = new HeadBuffer();
+    this.#protocol = "";
+    super[reconnecting](attempt, delay, error);
+  }
+
+  /** The connection is lost: a client with `reconnect` connects again, anything else closes. */
+  #lost(flush: boolean, refused: Error | null = null): void {
+    if (this.#client?.reconnects === true) this[dropConnection](flush, refused);
+    else super.close({ flush });
+  }
+
   // --- the upgrade ------------------------------------------------------------
 
   #startUpgrade(): void {
     const client = this.#client;
-    const limit = client === null
-      ? this.#upgradeTimeout
-      : client.options.handshakeTimeout ?? 10_000;
+    const limit = client === null ? this.#upgradeTimeout : client.handshakeTimeout;
     if (limit > 0) this.#timer = this.engine.defer(limit, () => this.#upgradeTimedOut());
     if (client === null) return;
-    const { request, bytes } = clientRequest(
-      client.url,
-      client.key,
-      client.options.protocols ?? [],
-      client.options.headers,
-    );
+    const { request, bytes } = client.request();
     this.#request = request;
     super.write(bytes);
   }
@@ -355,7 +320,10 @@ export class WebSocketChannel extends Stream {
   #upgradeTimedOut(): void {
     this.#timer = null;
     if (this.#phase !== "upgrade") return;
-    if (this.#client !== null) return this.#clientFailed("no answer within handshakeTimeout", null);
+    const client = this.#client;
+    if (client !== null) {
+      return this.#refused(client.failure("no answer within handshakeTimeout", null));
+    }
     super.close({ flush: false });
   }
 
@@ -363,14 +331,15 @@ export class WebSocketChannel extends Stream {
     const got = this.#head.push(bytes);
     if (got === "more") return;
     if (got === "overflow") {
-      if (this.#client !== null) return this.#clientFailed("response head over 8 KiB", null);
+      if (this.#client !== null) {
+        return this.#refused(this.#client.failure("head over 8 KiB", null));
+      }
       return this.#refuse(errorResponse(431, "Request head over 8 KiB"));
     }
     const { head, rest } = got;
     if (this.#client !== null) {
-      const client = this.#client;
-      const verdict = judgeResponse(head, client.key, client.options.protocols ?? []);
-      if ("error" in verdict) return this.#clientFailed(verdict.error, verdict.status);
+      const verdict = this.#client.judge(head);
+      if ("error" in verdict) return this.#refused(verdict.error);
       return this.#opened(verdict.protocol, rest);
     }
     const action = serverUpgrade(head, this.secure, this.#settings, (r) => this.onHandshake(r));
@@ -388,11 +357,14 @@ export class WebSocketChannel extends Stream {
     this.#opened(action.protocol, rest);
   }
 
-  #clientFailed(reason: string, status: number | null): void {
-    const error = new WebSocketHandshakeError(
-      `WebSocket upgrade to ${this.#client!.url.href} failed: ${reason}`,
-      status,
-    );
+  /** A failed upgrade: with `reconnect` a failed attempt, else the end. */
+  #refused(error: WebSocketHandshakeError): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+    if (this.#client!.reconnects) {
+      this[dropConnection](false, error);
+      if (!this.closed) return; // the next attempt is scheduled
+    }
     this.#ready?.reject(error);
     notify(this, this.onConnectError, error);
     if (!this.closed) super.close({ flush: false });
@@ -403,8 +375,7 @@ export class WebSocketChannel extends Stream {
     this.#protocol = protocol;
     this.#phase = "session";
     const session = this.#session = new Session(this, this.#client !== null, rest);
-    for (const [opcode, payload] of this.#early) super.write(session.frame(opcode, payload));
-    this.#early = [];
+    for (const frame of this.#client?.release(session) ?? []) super.write(frame);
     this.#startHeartbeat();
     this.#ready?.resolve();
     notify(this, this.onConnect);
@@ -457,8 +428,9 @@ export class WebSocketChannel extends Stream {
     const opcode = text ? OP_TEXT : OP_BINARY;
     const session = this.#session;
     if (session === null || session.state !== "open") {
-      if (session === null && this.#phase === "upgrade" && this.#client !== null && !this.closed) {
-        this.#early.push([opcode, text ? ENCODER.encode(data) : data.slice()]);
+      const waiting = this.#phase === "lingering" || session === null && this.#phase === "upgrade";
+      if (waiting && this.#client !== null && !this.closed) {
+        this.#client.hold(opcode, text ? ENCODER.encode(data) : data.slice(), this.maxWriteBuffer);
         return true;
       }
       throw new ChannelClosedError(
@@ -501,9 +473,9 @@ export class WebSocketChannel extends Stream {
   }
 
   #startHeartbeat(): void {
-    if (this.#heartbeat === 0 || !this.open || this.#heartbeatTimer !== null) return;
-    this.#heartbeatTimer = this.engine.cycle(this.#heartbeat, () => {
-      if (!this.#session!.beat()) return super.close({ flush: false });
+    if (!this.open) return;
+    this.#heartbeat.start(this.engine, () => {
+      if (!this.#session!.beat()) return this.#lost(false);
       this[writer].flush();
     });
   }
@@ -547,6 +519,7 @@ export class WebSocketChannel extends Stream {
     }
     const status = code ?? 1000;
     checkCloseToSend(status, reason);
+    if (this.#client !== null) this.#client.stopping = true;
     session.close(status, reason);
     this[writer].flush();
     this.#timer = this.engine.defer(this.closeTimeout, () => super.close({ flush: false }));
@@ -555,8 +528,7 @@ export class WebSocketChannel extends Stream {
   #stopTimers(): void {
     this.#timer?.cancel();
     this.#timer = null;
-    this.#heartbeatTimer?.cancel();
-    this.#heartbeatTimer = null;
+    this.#heartbeat.stop();
   }
 
   // --- connecting -----------------------------------------------------------------
@@ -566,7 +538,8 @@ export class WebSocketChannel extends Stream {
    * `"wss://…"` (TLS, verified against the system's and `caCerts`). Any
    * other address connects a plain stream and upgrades with path `/`.
    * `onConnect()` follows the upgrade; `onConnectError()` gets a failed
-   * connect or a `WebSocketHandshakeError`.
+   * connect or a `WebSocketHandshakeError`. With `reconnect` every new
+   * connection redoes the upgrade; a refused one is a failed attempt.
    *
    * @example A client
    * ```ts
@@ -586,14 +559,14 @@ export class WebSocketChannel extends Stream {
    * ```
    *
    * @param target A `ws:` / `wss:` URL, or an address as for `Stream.connect`.
-   * @param options Subprotocols, headers, `caCerts`, timeouts, as well as `Stream.connect`'s options.
+   * @param options Subprotocols, headers, `caCerts`, timeouts, as well as `Stream.connect`'s options (`reconnect`, …).
    * @returns This channel.
    * @throws {TypeError} For an invalid URL or address.
    */
   override connect(target: string | AddressInput, options: WebSocketConnectOptions = {}): this {
     const { url, address, tlsHost } = clientTarget(target);
     if (tlsHost !== null) this.startSSL({ hostname: tlsHost, caCerts: options.caCerts });
-    this.#client = { url, options, key: newKey() };
+    this.#client = new WsClient(url, options);
     return super.connect(address, options);
   }
 }

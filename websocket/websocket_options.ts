@@ -17,6 +17,7 @@ import type { ConnectOptions } from "../channels/connect_options.ts";
  *   protocols: ["chat.v2", "chat.v1"],
  *   headers: { authorization: "Bearer 42" },
  *   connectTimeout: 5000,
+ *   reconnect: { initialDelay: 500, maxDelay: 30_000 }, // upgrade again after a loss
  * };
  * ```
  */
