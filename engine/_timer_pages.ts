@@ -10,16 +10,23 @@
  * `Math.clz32` where these take a shift and a mask, made a warm engine's
  * million timers about 15% slower.)
  *
- * A page is a `Float64Array` of eight numbers per record (256 KiB, the
+ * A page is a `Float64Array` of five numbers per record (160 KiB, the
  * layout is in `timer_ring.ts`; the system hands its memory over lazily, so
- * an engine with a few timers touches a few KiB of it). The records'
- * functions and arguments are two plain arrays by record number that grow
- * as records are first used (record numbers are handed out in order, so
- * each first use appends; V8 copies their 8-byte slots when it enlarges
- * them): paged too, as two 32 KiB arrays a page, they made a warm engine's
- * million timers about 40% slower (measured; likely the garbage collector
- * moving and marking hundreds of small arrays where it leaves one large one
- * in place).
+ * an engine with a few timers touches a few KiB of it). Five, not eight:
+ * what only a `cycle` needs (its exact deadline and period) lives in its
+ * call (`_timer_call.ts`), and a new engine's first million then touches
+ * 40 MB of pages instead of 64 MB (its first touch of each was a large
+ * part of the time, and the pages' external memory brings on full
+ * collections sooner). What the records
+ * call (the function, or an array of it and its arguments) is one plain
+ * array by record number that grows as records are first used (record
+ * numbers are handed out in order, so each first use appends; V8 copies
+ * the array's slots when it enlarges it). One array, not a function array
+ * and an argument array: growing two of them was about half of a new
+ * engine's first million (measured). Paged too, as 32 KiB arrays a page,
+ * they made a warm engine's million timers about 40% slower (measured;
+ * likely the garbage collector moving and marking hundreds of small arrays
+ * where it leaves one large one in place).
  *
  * @module
  */
@@ -30,7 +37,7 @@ const PAGE_SHIFT = 12;
 export const PAGE_RECORDS: number = 1 << PAGE_SHIFT;
 const PAGE_MASK = PAGE_RECORDS - 1;
 /** Numbers per record. */
-export const STRIDE = 8;
+export const STRIDE = 5;
 /** The most records the pages can hold (then `add` throws). */
 export const MAX_RECORDS: number = 2 ** 31 - PAGE_RECORDS;
 
@@ -54,14 +61,12 @@ export function slotOf(id: number): number {
   return id & PAGE_MASK;
 }
 
-/** The pages of one ring (`nums[k]` is page `k`), and its functions and arguments. */
-export class TimerPages<F> {
+/** The pages of one ring (`nums[k]` is page `k`), and its records' calls. */
+export class TimerPages<C> {
   /** Each page's numbers, `STRIDE` per record. */
   readonly nums: Float64Array[] = [];
-  /** The records' functions, by record number (appended to as records are first used). */
-  readonly fns: (F | undefined)[] = [];
-  /** The records' argument arrays, by record number. */
-  readonly args: (unknown[] | undefined)[] = [];
+  /** The records' calls, by record number (appended to as records are first used). */
+  readonly calls: (C | undefined)[] = [];
   /** Records the pages hold. */
   capacity = 0;
 
