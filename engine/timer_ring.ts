@@ -5,7 +5,7 @@
  *
  * Layout: timer state lives in `Float64Array` pages, five numbers (40
  * bytes) per record: list links, list, sequence number, slot tick. What
- * each timer calls sits in one plain array indexed by record number: the
+ * each timer calls sits in plain arrays of 65,536 entries by record number: the
  * function itself, an array of the function and its arguments, or for a
  * `cycle` a `Cycle` holding that and its exact deadline and period
  * (`_timer_call.ts`). Pages of 4,096 records are added, never copied
@@ -35,7 +35,7 @@
 
 import { createTimer, type Timer, type TimerOwner } from "./timer.ts";
 import { SlotBitmask } from "./_slot_bitmask.ts";
-import { pageOf, slotOf, STRIDE, TimerPages } from "./_timer_pages.ts";
+import { callPageOf, callSlotOf, pageOf, slotOf, STRIDE, TimerPages } from "./_timer_pages.ts";
 import { Cycle, fnOf, invoke, type TimerCall } from "./_timer_call.ts";
 
 /** Reports an exception thrown by a timer's function. */
@@ -96,14 +96,14 @@ export class TimerRing implements TimerOwner {
   #slotMin: Float64Array;
   #occupied: SlotBitmask;
 
-  // Records: numbers at entry `slotOf(id)` of page `pageOf(id)`; the call
-  // at index `id`.
+  // Records: numbers at entry `slotOf(id)` of page `pageOf(id)`; the call at
+  // entry `callSlotOf(id)` of call page `callPageOf(id)`.
   #used = 0;
   #free = NIL;
   #live = 0;
   readonly #pages = new TimerPages<TimerCall | Cycle>();
   readonly #recPages: Float64Array[] = this.#pages.nums;
-  readonly #calls: (TimerCall | Cycle | undefined)[] = this.#pages.calls;
+  readonly #calls: (TimerCall | Cycle | undefined)[][] = this.#pages.calls;
 
   #seq = 1;
   #cursor: number;
@@ -279,7 +279,7 @@ export class TimerRing implements TimerOwner {
       const base = slotOf(id) * STRIDE;
       this.#unlink(rec, base);
       this.#callbackCount--;
-      const call = this.#calls[id] as TimerCall;
+      const call = this.#calls[callPageOf(id)]![callSlotOf(id)] as TimerCall;
       this.#release(id, rec, base);
       try {
         invoke(call);
@@ -300,7 +300,7 @@ export class TimerRing implements TimerOwner {
     let id = this.#head[this.#loopList]!;
     while (id !== NIL && this.#field(id, SEQ) < limit) {
       this.#iterNext = this.#field(id, NEXT);
-      const call = this.#calls[id] as TimerCall;
+      const call = this.#calls[callPageOf(id)]![callSlotOf(id)] as TimerCall;
       try {
         invoke(call);
       } catch (err) {
@@ -346,7 +346,7 @@ export class TimerRing implements TimerOwner {
       if (rec[base + LIST] !== FREE) {
         rec[base + LIST] = FREE;
         rec[base + SEQ] = 0;
-        this.#calls[id] = undefined;
+        this.#calls[callPageOf(id)]![callSlotOf(id)] = undefined;
       }
     }
     this.#head.fill(NIL);
@@ -422,7 +422,7 @@ export class TimerRing implements TimerOwner {
     }
     this.#live++;
     this.#recPages[pageOf(id)]![(slotOf(id) * STRIDE) + SEQ] = this.#seq++;
-    this.#calls[id] = call;
+    this.#calls[callPageOf(id)]![callSlotOf(id)] = call;
     return id;
   }
 
@@ -430,7 +430,7 @@ export class TimerRing implements TimerOwner {
   #release(id: number, rec: Float64Array, base: number): void {
     rec[base + LIST] = FREE;
     rec[base + SEQ] = 0;
-    this.#calls[id] = undefined;
+    this.#calls[callPageOf(id)]![callSlotOf(id)] = undefined;
     if (--this.#live === 0) {
       // Everything is free: restart allocation from record 0 (sequence
       // numbers keep stale handles harmless). Pages stay for the next burst.
@@ -539,7 +539,7 @@ export class TimerRing implements TimerOwner {
         if (tick < slotMin[slot]!) slotMin[slot] = tick;
       } else {
         this.#unlink(rec, base);
-        const stored = this.#calls[id]!;
+        const stored = this.#calls[callPageOf(id)]![callSlotOf(id)]!;
         let call: TimerCall;
         if (stored instanceof Cycle) {
           call = stored.call;

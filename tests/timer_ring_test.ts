@@ -379,6 +379,15 @@ Deno.test("TimerRing reuses freed records on a grown page before adding a page, 
   assert.equal(ring.size, 0);
 });
 
+Deno.test("TimerRing calls each timer's own function across call pages of 65,536 records", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const count = 65_536 * 2 + 3;
+  const seen = new Int32Array(count);
+  for (let i = 0; i < count; i++) ring.defer(10, 0, [(n) => seen[n as number]! += 1, i]);
+  ring.runDue(10, fail);
+  assert.ok(seen.every((n) => n === 1), "every timer ran once, with its own argument");
+});
+
 Deno.test("TimerRing restarts from record 0 once every timer is gone, keeping its pages", () => {
   const ring = new TimerRing({ slots: 32 });
   const first = Array.from({ length: 2 * PAGE + 5 }, () => ring.defer(10, 0, () => {}));
