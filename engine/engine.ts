@@ -12,6 +12,7 @@ import { type ChannelCounts, EngineStatistics, type EngineStats, statistics } fr
 import { realClock } from "./clock.ts";
 import type { EngineChannel } from "./engine_channel.ts";
 import type { Timer } from "./timer.ts";
+import { timerCall } from "./_timer_call.ts";
 import { checkDelay, checkFunction } from "./_checks.ts";
 import { RunLoop } from "./_run_loop.ts";
 import { listenForSignals } from "./_signals.ts";
@@ -22,9 +23,6 @@ import { drivenByHand, unhandledError } from "./_symbols.ts";
 // Channels and `mod.ts` take these from here, with the engine.
 export type { EngineChannel, EngineOptions };
 export { drivenByHand, unhandledError };
-
-/** A timer's function, as the ring stores it. */
-type Fn = (...args: unknown[]) => unknown;
 
 let defaultEngine: Engine | undefined;
 
@@ -340,7 +338,7 @@ export class Engine {
   callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "callback");
     this.#neverStarted.note();
-    const timer = this.#loop.ring.callback(fn as Fn, args);
+    const timer = this.#loop.ring.callback(timerCall(fn, args));
     this.#loop.callbackAdded();
     return timer;
   }
@@ -367,7 +365,7 @@ export class Engine {
   loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkFunction(fn, "loop");
     this.#neverStarted.note();
-    const timer = this.#loop.ring.loop(fn as Fn, args);
+    const timer = this.#loop.ring.loop(timerCall(fn, args));
     this.#loop.wake();
     return timer;
   }
@@ -394,7 +392,7 @@ export class Engine {
     checkDelay(ms, "defer", true);
     checkFunction(fn, "defer");
     this.#neverStarted.note();
-    const timer = this.#loop.ring.defer(this.now() + ms, 0, fn as Fn, args);
+    const timer = this.#loop.ring.defer(this.now() + ms, 0, timerCall(fn, args));
     this.#loop.timerAdded();
     return timer;
   }
@@ -425,7 +423,7 @@ export class Engine {
     checkDelay(ms, "cycle", false);
     checkFunction(fn, "cycle");
     this.#neverStarted.note();
-    const timer = this.#loop.ring.defer(this.now() + ms, ms, fn as Fn, args);
+    const timer = this.#loop.ring.defer(this.now() + ms, ms, timerCall(fn, args));
     this.#loop.timerAdded();
     return timer;
   }

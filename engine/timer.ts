@@ -29,9 +29,10 @@ let make: (owner: TimerOwner, id: number, seq: number) => Timer;
  *
  * `cancel()` is idempotent: calling it again, after the timer fired, or from
  * inside the timer's own function is safe (a `cycle` or `loop` cancelled from
- * inside its function does not run again). `active` is `true` until a
- * `callback`/`defer` timer runs or any timer is cancelled (or its engine is
- * stopped).
+ * inside its function does not run again), and never touches another timer,
+ * not even one that took this timer's place in the ring. `active` is `true`
+ * until a `callback`/`defer` timer runs or any timer is cancelled (or its
+ * engine is stopped).
  *
  * @example Cancel a timeout
  * ```ts

@@ -3,12 +3,16 @@
  *
  * Internal to the engine (exported for its tests, not from `mod.ts`).
  *
- * Layout: timer state lives in `Float64Array` pages, eight numbers (64
- * bytes, about one cache line) per record; functions and arguments sit in
- * two plain arrays indexed by record number. Pages of 4,096 records are
- * added, never copied (`_timer_pages.ts`).
+ * Layout: timer state lives in `Float64Array` pages, five numbers (40
+ * bytes) per record: list links, list, sequence number, slot tick. What
+ * each timer calls sits in plain arrays of 65,536 entries by record number: the
+ * function itself, an array of the function and its arguments, or for a
+ * `cycle` a `Cycle` holding that and its exact deadline and period
+ * (`_timer_call.ts`). Pages of 4,096 records are added, never copied
+ * (`_timer_pages.ts`).
  * Scheduling therefore allocates nothing but the returned {@linkcode Timer}
- * handle (and the argument array, when there are arguments), plus a page
+ * handle (and the call array when there are arguments, a `Cycle` for a
+ * `cycle`), plus a page
  * each time the records in use pass a multiple of 4,096 they never reached
  * before. Freed records are reused from a free list. Records sit on intrusive doubly
  * linked lists:
@@ -31,26 +35,21 @@
 
 import { createTimer, type Timer, type TimerOwner } from "./timer.ts";
 import { SlotBitmask } from "./_slot_bitmask.ts";
-import { pageOf, slotOf, TimerPages } from "./_timer_pages.ts";
-
-/** A timer's function as stored. */
-type Fn = (...args: unknown[]) => unknown;
+import { callPageOf, callSlotOf, pageOf, slotOf, STRIDE, TimerPages } from "./_timer_pages.ts";
+import { Cycle, fnOf, invoke, type TimerCall } from "./_timer_call.ts";
 
 /** Reports an exception thrown by a timer's function. */
 export type TimerErrorReporter = (err: unknown, fn: (...args: never[]) => unknown) => void;
 
 const NIL = -1;
 const FREE = -2;
-const EMPTY_ARGS: unknown[] = [];
 
-// Record fields (offsets in a record's eight numbers, `STRIDE`).
+// Record fields (offsets in a record's five numbers, `STRIDE`).
 const NEXT = 0;
 const PREV = 1;
 const LIST = 2;
 const SEQ = 3; // unique per timer; 0 when free
-const DUE = 4; // exact deadline (ms)
-const TICK = 5; // slot tick: ceil(DUE), never at or before the cursor
-const PERIOD = 6; // 0 for defer, else the cycle period (ms)
+const TICK = 4; // slot tick: the deadline rounded up, never at or before the cursor
 
 /** Options for {@linkcode TimerRing}. */
 export interface TimerRingOptions {
@@ -69,23 +68,6 @@ export interface TimerRingOptions {
   start?: number;
 }
 
-/** Calls `fn` with `args`, avoiding a spread for the common small arities. */
-function invoke(fn: Fn, args: unknown[]): void {
-  switch (args.length) {
-    case 0:
-      fn();
-      break;
-    case 1:
-      fn(args[0]);
-      break;
-    case 2:
-      fn(args[0], args[1]);
-      break;
-    default:
-      fn(...args);
-  }
-}
-
 /**
  * One engine's timers: a hashed timing ring of millisecond slots for
  * `defer`/`cycle`, and FIFO lists for `callback` and `loop`. Schedule and
@@ -100,7 +82,7 @@ function invoke(fn: Fn, args: unknown[]): void {
  * import { TimerRing } from "./timer_ring.ts";
  *
  * const ring = new TimerRing();
- * ring.defer(10, 0, () => console.log("due"), []);
+ * ring.defer(10, 0, () => console.log("due"));
  * ring.runDue(10, (err) => console.error(err)); // logs "due"
  * ```
  */
@@ -114,15 +96,14 @@ export class TimerRing implements TimerOwner {
   #slotMin: Float64Array;
   #occupied: SlotBitmask;
 
-  // Records: numbers at entry `slotOf(id)` of page `pageOf(id)`; functions
-  // and arguments at index `id`.
+  // Records: numbers at entry `slotOf(id)` of page `pageOf(id)`; the call at
+  // entry `callSlotOf(id)` of call page `callPageOf(id)`.
   #used = 0;
   #free = NIL;
   #live = 0;
-  readonly #pages = new TimerPages<Fn>();
+  readonly #pages = new TimerPages<TimerCall | Cycle>();
   readonly #recPages: Float64Array[] = this.#pages.nums;
-  readonly #fns: (Fn | undefined)[] = this.#pages.fns;
-  readonly #args: (unknown[] | undefined)[] = this.#pages.args;
+  readonly #calls: (TimerCall | Cycle | undefined)[][] = this.#pages.calls;
 
   #seq = 1;
   #cursor: number;
@@ -226,13 +207,12 @@ export class TimerRing implements TimerOwner {
   /**
    * Queues a `callback` timer (runs once, in scheduling order).
    *
-   * @param fn The function.
-   * @param args Its arguments (kept, not copied).
+   * @param call The function, or an array of it and its arguments (kept, not copied).
    * @returns The handle.
    */
-  callback(fn: Fn, args: unknown[]): Timer {
-    const id = this.#alloc(fn, args);
-    this.#append(this.#callbackList, id, this.#recPages[pageOf(id)]!, slotOf(id) << 3);
+  callback(call: TimerCall): Timer {
+    const id = this.#alloc(call);
+    this.#append(this.#callbackList, id, this.#recPages[pageOf(id)]!, slotOf(id) * STRIDE);
     this.#callbackCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -240,13 +220,12 @@ export class TimerRing implements TimerOwner {
   /**
    * Adds a `loop` timer (runs once per iteration until cancelled).
    *
-   * @param fn The function.
-   * @param args Its arguments (kept, not copied).
+   * @param call The function, or an array of it and its arguments (kept, not copied).
    * @returns The handle.
    */
-  loop(fn: Fn, args: unknown[]): Timer {
-    const id = this.#alloc(fn, args);
-    this.#append(this.#loopList, id, this.#recPages[pageOf(id)]!, slotOf(id) << 3);
+  loop(call: TimerCall): Timer {
+    const id = this.#alloc(call);
+    this.#append(this.#loopList, id, this.#recPages[pageOf(id)]!, slotOf(id) * STRIDE);
     this.#loopCount++;
     return createTimer(this, id, this.#seq - 1);
   }
@@ -257,16 +236,14 @@ export class TimerRing implements TimerOwner {
    *
    * @param due The deadline in milliseconds on the ring's clock.
    * @param period `0` for one-shot, else the fixed-rate period in ms.
-   * @param fn The function.
-   * @param args Its arguments (kept, not copied).
+   * @param call The function, or an array of it and its arguments (kept, not copied).
    * @returns The handle.
    */
-  defer(due: number, period: number, fn: Fn, args: unknown[]): Timer {
-    const id = this.#alloc(fn, args);
+  defer(due: number, period: number, call: TimerCall): Timer {
+    const id = this.#alloc(period > 0 ? new Cycle(call, due, period) : call);
     const rec = this.#recPages[pageOf(id)]!;
-    const base = slotOf(id) << 3;
-    rec[base + DUE] = due;
-    rec[base + PERIOD] = period;
+    const base = slotOf(id) * STRIDE;
+    rec[base + TICK] = due;
     this.#insert(id, rec, base);
     this.#timerCount++;
     return createTimer(this, id, this.#seq - 1);
@@ -299,16 +276,15 @@ export class TimerRing implements TimerOwner {
     let id: number;
     while ((id = this.#head[list]!) !== NIL && this.#field(id, SEQ) < limit) {
       const rec = this.#recPages[pageOf(id)]!;
-      const base = slotOf(id) << 3;
+      const base = slotOf(id) * STRIDE;
       this.#unlink(rec, base);
       this.#callbackCount--;
-      const fn = this.#fns[id]!;
-      const args = this.#args[id]!;
+      const call = this.#calls[callPageOf(id)]![callSlotOf(id)] as TimerCall;
       this.#release(id, rec, base);
       try {
-        invoke(fn, args);
+        invoke(call);
       } catch (err) {
-        report(err, fn);
+        report(err, fnOf(call));
       }
     }
   }
@@ -324,12 +300,11 @@ export class TimerRing implements TimerOwner {
     let id = this.#head[this.#loopList]!;
     while (id !== NIL && this.#field(id, SEQ) < limit) {
       this.#iterNext = this.#field(id, NEXT);
-      const fn = this.#fns[id]!;
-      const args = this.#args[id]!;
+      const call = this.#calls[callPageOf(id)]![callSlotOf(id)] as TimerCall;
       try {
-        invoke(fn, args);
+        invoke(call);
       } catch (err) {
-        report(err, fn);
+        report(err, fnOf(call));
       }
       id = this.#iterNext;
     }
@@ -367,12 +342,11 @@ export class TimerRing implements TimerOwner {
   cancelAll(): void {
     for (let id = 0; id < this.#used; id++) {
       const rec = this.#recPages[pageOf(id)]!;
-      const base = slotOf(id) << 3;
+      const base = slotOf(id) * STRIDE;
       if (rec[base + LIST] !== FREE) {
         rec[base + LIST] = FREE;
         rec[base + SEQ] = 0;
-        this.#fns[id] = undefined;
-        this.#args[id] = undefined;
+        this.#calls[callPageOf(id)]![callSlotOf(id)] = undefined;
       }
     }
     this.#head.fill(NIL);
@@ -411,7 +385,7 @@ export class TimerRing implements TimerOwner {
   cancelTimer(id: number, seq: number): void {
     if (id >= this.#used) return;
     const rec = this.#recPages[pageOf(id)]!;
-    const base = slotOf(id) << 3;
+    const base = slotOf(id) * STRIDE;
     if (rec[base + SEQ] !== seq) return;
     const list = rec[base + LIST]!;
     if (id === this.#iterNext) this.#iterNext = rec[base + NEXT]!;
@@ -435,21 +409,20 @@ export class TimerRing implements TimerOwner {
 
   /** Field `field` of record `id`. */
   #field(id: number, field: number): number {
-    return this.#recPages[pageOf(id)]![(slotOf(id) << 3) + field]!;
+    return this.#recPages[pageOf(id)]![(slotOf(id) * STRIDE) + field]!;
   }
 
-  #alloc(fn: Fn, args: unknown[]): number {
+  #alloc(call: TimerCall | Cycle): number {
     let id = this.#free;
     if (id !== NIL) {
-      this.#free = this.#recPages[pageOf(id)]![(slotOf(id) << 3) + NEXT]!;
+      this.#free = this.#recPages[pageOf(id)]![(slotOf(id) * STRIDE) + NEXT]!;
     } else {
       if (this.#used === this.#pages.capacity) this.#pages.add();
       id = this.#used++;
     }
     this.#live++;
-    this.#recPages[pageOf(id)]![(slotOf(id) << 3) + SEQ] = this.#seq++;
-    this.#fns[id] = fn;
-    this.#args[id] = args.length === 0 ? EMPTY_ARGS : args;
+    this.#recPages[pageOf(id)]![(slotOf(id) * STRIDE) + SEQ] = this.#seq++;
+    this.#calls[callPageOf(id)]![callSlotOf(id)] = call;
     return id;
   }
 
@@ -457,8 +430,7 @@ export class TimerRing implements TimerOwner {
   #release(id: number, rec: Float64Array, base: number): void {
     rec[base + LIST] = FREE;
     rec[base + SEQ] = 0;
-    this.#fns[id] = undefined;
-    this.#args[id] = undefined;
+    this.#calls[callPageOf(id)]![callSlotOf(id)] = undefined;
     if (--this.#live === 0) {
       // Everything is free: restart allocation from record 0 (sequence
       // numbers keep stale handles harmless). Pages stay for the next burst.
@@ -481,7 +453,7 @@ export class TimerRing implements TimerOwner {
     rec[base + LIST] = list;
     rec[base + NEXT] = NIL;
     rec[base + PREV] = tail;
-    if (tail !== NIL) pages[pageOf(tail)]![(slotOf(tail) << 3) + NEXT] = id;
+    if (tail !== NIL) pages[pageOf(tail)]![(slotOf(tail) * STRIDE) + NEXT] = id;
     else this.#head[list] = id;
     this.#tail[list] = id;
   }
@@ -491,17 +463,21 @@ export class TimerRing implements TimerOwner {
     const list = rec[base + LIST]!;
     const prev = rec[base + PREV]!;
     const next = rec[base + NEXT]!;
-    if (prev !== NIL) pages[pageOf(prev)]![(slotOf(prev) << 3) + NEXT] = next;
+    if (prev !== NIL) pages[pageOf(prev)]![(slotOf(prev) * STRIDE) + NEXT] = next;
     else this.#head[list] = next;
-    if (next !== NIL) pages[pageOf(next)]![(slotOf(next) << 3) + PREV] = prev;
+    if (next !== NIL) pages[pageOf(next)]![(slotOf(next) * STRIDE) + PREV] = prev;
     else this.#tail[list] = prev;
   }
 
   // --- ring ----------------------------------------------------------------
 
-  /** Puts record `id` in the slot of its deadline (its `DUE`, already stored). */
+  /**
+   * Puts record `id` in the slot of its deadline, which its `TICK` holds
+   * (the exact time: rounded up here; a double passed as an argument to a
+   * call that is not inlined would be boxed).
+   */
   #insert(id: number, rec: Float64Array, base: number): void {
-    let tick = Math.ceil(rec[base + DUE]!);
+    let tick = Math.ceil(rec[base + TICK]!);
     if (tick <= this.#cursor) tick = this.#cursor + 1;
     rec[base + TICK] = tick;
     const slot = tick & this.#mask;
@@ -556,30 +532,33 @@ export class TimerRing implements TimerOwner {
     let id = this.#head[slot]!;
     while (id !== NIL) {
       const rec = this.#recPages[pageOf(id)]!;
-      const base = slotOf(id) << 3;
+      const base = slotOf(id) * STRIDE;
       this.#iterNext = rec[base + NEXT]!;
       const tick = rec[base + TICK]!;
       if (tick > t) {
         if (tick < slotMin[slot]!) slotMin[slot] = tick;
       } else {
         this.#unlink(rec, base);
-        const fn = this.#fns[id]!;
-        const args = this.#args[id]!;
-        const period = rec[base + PERIOD]!;
-        if (period > 0) {
-          let next = rec[base + DUE]! + period;
+        const stored = this.#calls[callPageOf(id)]![callSlotOf(id)]!;
+        let call: TimerCall;
+        if (stored instanceof Cycle) {
+          call = stored.call;
+          const period = stored.period;
+          let next = stored.due + period;
           if (next <= now) next += period * Math.floor((now - next) / period + 1);
-          rec[base + DUE] = next;
+          stored.due = next;
+          rec[base + TICK] = next;
           this.#insert(id, rec, base);
         } else {
+          call = stored;
           this.#timerCount--;
           this.#release(id, rec, base);
         }
         fired++;
         try {
-          invoke(fn, args);
+          invoke(call);
         } catch (err) {
-          report(err, fn);
+          report(err, fnOf(call));
         }
       }
       id = this.#iterNext;

@@ -107,6 +107,34 @@ Deno.test("Engine.callback runs callbacks in scheduling order with their argumen
   assert.deepEqual(log, [[1, "x"], "no args"]);
 });
 
+Deno.test("Engine timers pass exactly the arguments given, from none to five", async () => {
+  const { engine, clock } = manualEngine();
+  const seen: unknown[][] = [];
+  const record = (...args: unknown[]) => seen.push(args);
+  const lists = [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4, 5]];
+  for (const args of lists) engine.callback(record, ...args);
+  await engine.poll();
+  for (const args of lists) engine.defer(1, record, ...args);
+  clock.advance(1);
+  await engine.poll();
+  const loop = engine.loop(record, undefined); // an explicit undefined is an argument
+  await engine.poll();
+  loop.cancel();
+  assert.deepEqual(seen, [...lists, ...lists, [undefined]]);
+});
+
+Deno.test("Engine.cycle passes its arguments on every run", async () => {
+  const { engine, clock } = manualEngine();
+  const seen: unknown[][] = [];
+  const ticker = engine.cycle(5, (a: string, b: number) => seen.push([a, b]), "tick", 7);
+  for (let i = 0; i < 3; i++) {
+    clock.advance(5);
+    await engine.poll();
+  }
+  ticker.cancel();
+  assert.deepEqual(seen, [["tick", 7], ["tick", 7], ["tick", 7]]);
+});
+
 Deno.test("Engine.loop runs once per iteration until cancelled", async () => {
   const { engine } = manualEngine();
   let runs = 0;
@@ -359,6 +387,29 @@ Deno.test("Engine.onTimerError receives a timer's exception and the engine keeps
   await engine.poll();
   assert.deepEqual(reported, [[boom, "failing"], [boom, "failingTimer"]]);
   assert.deepEqual(log, ["next callback", "next timer"]);
+});
+
+Deno.test("Engine.onTimerError receives the function of a cycle and of a timer with arguments", async () => {
+  const { engine, clock } = manualEngine();
+  const reported: string[] = [];
+  engine.onTimerError = (_err, fn) => reported.push(fn.name);
+  const ticker = engine.cycle(1, function failingCycle(_n: number) {
+    throw new Error("cycle");
+  }, 1);
+  engine.defer(
+    1,
+    function failingWithArgs(_a: string, _b: string) {
+      throw new Error("defer");
+    },
+    "a",
+    "b",
+  );
+  clock.advance(1);
+  await engine.poll();
+  clock.advance(1);
+  await engine.poll();
+  ticker.cancel();
+  assert.deepEqual(reported, ["failingCycle", "failingWithArgs", "failingCycle"]);
 });
 
 Deno.test("Engine.onTimerError by default logs the function's name", async () => {

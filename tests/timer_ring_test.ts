@@ -12,7 +12,7 @@ Deno.test("TimerRing fires timers in deadline order, ties in scheduling order", 
   const ring = new TimerRing({ slots: 32 });
   const log: string[] = [];
   for (const [due, name] of [[30, "a"], [10, "b"], [20, "c"], [10, "d"], [0, "e"]] as const) {
-    ring.defer(due, 0, () => log.push(name), []);
+    ring.defer(due, 0, () => log.push(name));
   }
   ring.runDue(100, fail);
   assert.deepEqual(log, ["e", "b", "d", "c", "a"]);
@@ -22,7 +22,7 @@ Deno.test("TimerRing fires delays longer than the ring in later rounds, in order
   const ring = new TimerRing({ slots: 32 });
   const log: number[] = [];
   // 5, 37, 69 share slot 5; 100 and 4 differ.
-  for (const due of [69, 37, 100, 5, 4]) ring.defer(due, 0, () => log.push(due), []);
+  for (const due of [69, 37, 100, 5, 4]) ring.defer(due, 0, () => log.push(due));
   ring.runDue(36, fail);
   assert.deepEqual(log, [4, 5]);
   ring.runDue(68, fail);
@@ -34,7 +34,7 @@ Deno.test("TimerRing fires delays longer than the ring in later rounds, in order
 Deno.test("TimerRing never fires a timer before its deadline", () => {
   const ring = new TimerRing();
   let fired = false;
-  ring.defer(10.2, 0, () => fired = true, []);
+  ring.defer(10.2, 0, () => fired = true);
   ring.runDue(10.9, fail);
   assert.equal(fired, false);
   assert.equal(ring.nextDue(), 11);
@@ -45,9 +45,9 @@ Deno.test("TimerRing never fires a timer before its deadline", () => {
 Deno.test("TimerRing.nextDue returns the earliest pending tick or Infinity", () => {
   const ring = new TimerRing({ slots: 64 });
   assert.equal(ring.nextDue(), Infinity);
-  const late = ring.defer(1000, 0, () => {}, []);
+  const late = ring.defer(1000, 0, () => {});
   assert.equal(ring.nextDue(), 1000);
-  const early = ring.defer(7.5, 0, () => {}, []);
+  const early = ring.defer(7.5, 0, () => {});
   assert.equal(ring.nextDue(), 8);
   early.cancel();
   ring.runDue(8, fail); // the stale lower bound is dropped on the next run
@@ -59,7 +59,7 @@ Deno.test("TimerRing.nextDue returns the earliest pending tick or Infinity", () 
 Deno.test("TimerRing.cancelTimer removes a timer and empties its slot", () => {
   const ring = new TimerRing({ slots: 32 });
   let fired = 0;
-  const timers = [3, 3, 35].map((due) => ring.defer(due, 0, () => fired++, []));
+  const timers = [3, 3, 35].map((due) => ring.defer(due, 0, () => fired++));
   for (const t of timers) t.cancel();
   assert.equal(ring.timerCount, 0);
   assert.equal(ring.size, 0);
@@ -71,8 +71,8 @@ Deno.test("TimerRing.onTimersEmpty runs when a cancel leaves no defer or cycle t
   const ring = new TimerRing();
   let calls = 0;
   ring.onTimersEmpty = () => calls++;
-  const a = ring.defer(5, 0, () => {}, []);
-  const b = ring.defer(5, 5, () => {}, []);
+  const a = ring.defer(5, 0, () => {});
+  const b = ring.defer(5, 5, () => {});
   a.cancel();
   assert.equal(calls, 0);
   b.cancel();
@@ -81,10 +81,10 @@ Deno.test("TimerRing.onTimersEmpty runs when a cancel leaves no defer or cycle t
 
 Deno.test("TimerRing reuses records without reviving stale handles", () => {
   const ring = new TimerRing();
-  const first = ring.defer(5, 0, () => {}, []);
+  const first = ring.defer(5, 0, () => {});
   first.cancel();
   let fired = false;
-  const second = ring.defer(5, 0, () => fired = true, []); // reuses record 0
+  const second = ring.defer(5, 0, () => fired = true); // reuses record 0
   assert.equal(first.active, false);
   first.cancel(); // must not cancel `second`
   assert.equal(second.active, true);
@@ -92,13 +92,39 @@ Deno.test("TimerRing reuses records without reviving stale handles", () => {
   assert.equal(fired, true);
 });
 
+Deno.test("TimerRing keeps a fired timer's handle from cancelling the timer that reuses its record", () => {
+  const ring = new TimerRing();
+  const first = ring.defer(5, 0, () => {});
+  ring.runDue(5, fail); // fires: record 0 is free again
+  let fired = false;
+  const second = ring.defer(10, 0, () => fired = true); // reuses record 0
+  first.cancel(); // stale: must not cancel `second`
+  assert.equal(first.active, false);
+  assert.equal(second.active, true);
+  ring.runDue(10, fail);
+  assert.equal(fired, true);
+});
+
+Deno.test("TimerRing keeps a cancelled cycle's handle from cancelling the cycle that reuses its record", () => {
+  const ring = new TimerRing();
+  const first = ring.defer(5, 5, () => {});
+  first.cancel();
+  let runs = 0;
+  const second = ring.defer(5, 5, () => runs++); // reuses record 0
+  first.cancel();
+  ring.runDue(5, fail);
+  ring.runDue(10, fail);
+  assert.equal(runs, 2);
+  assert.equal(second.active, true);
+});
+
 Deno.test("TimerRing.runDue leaves timers added during the run for a later run", () => {
   const ring = new TimerRing();
   const log: string[] = [];
   ring.defer(1, 0, () => {
     log.push("first");
-    ring.defer(0, 0, () => log.push("added"), []);
-  }, []);
+    ring.defer(0, 0, () => log.push("added"));
+  });
   ring.runDue(10, fail);
   assert.deepEqual(log, ["first"]);
   ring.runDue(11, fail);
@@ -111,10 +137,10 @@ Deno.test("TimerRing.runDue lets a timer cancel a later one due in the same run"
   ring.defer(1, 0, () => {
     log.push("a");
     later.cancel();
-  }, []);
-  ring.defer(1, 0, () => log.push("b"), []);
-  const later = ring.defer(1, 0, () => log.push("c"), []);
-  ring.defer(2, 0, () => log.push("d"), []);
+  });
+  ring.defer(1, 0, () => log.push("b"));
+  const later = ring.defer(1, 0, () => log.push("c"));
+  ring.defer(2, 0, () => log.push("d"));
   ring.runDue(5, fail);
   assert.deepEqual(log, ["a", "b", "d"]);
 });
@@ -123,7 +149,7 @@ Deno.test("TimerRing cycle timers re-arm from their previous deadline and skip m
   const ring = new TimerRing();
   const at: number[] = [];
   let now = 0;
-  ring.defer(10, 10, () => at.push(now), []);
+  ring.defer(10, 10, () => at.push(now));
   for (now of [13, 20, 24, 65, 70]) ring.runDue(now, fail);
   // 13 fires the 10 deadline; 20 the 20 one (no drift from the late 13);
   // 65 fires once for 30..60 and skips to 70.
@@ -135,9 +161,9 @@ Deno.test("TimerRing.runCallbacks runs only callbacks scheduled before the limit
   const log: number[] = [];
   ring.callback(() => {
     log.push(1);
-    ring.callback(() => log.push(3), []);
-  }, []);
-  ring.callback((x) => log.push(x as number), [2]);
+    ring.callback(() => log.push(3));
+  });
+  ring.callback([(x) => log.push(x as number), 2]);
   ring.runCallbacks(ring.seq, fail);
   assert.deepEqual(log, [1, 2]);
   ring.runCallbacks(ring.seq, fail);
@@ -153,10 +179,10 @@ Deno.test("TimerRing.runLoops survives loops cancelling themselves and each othe
     log.push("a");
     timers[0]!.cancel();
     timers[1]!.cancel();
-    ring.loop(() => log.push("new"), []);
-  }, []));
-  timers.push(ring.loop(() => log.push("b"), []));
-  timers.push(ring.loop(() => log.push("c"), []));
+    ring.loop(() => log.push("new"));
+  }));
+  timers.push(ring.loop(() => log.push("b")));
+  timers.push(ring.loop(() => log.push("c")));
   ring.runLoops(ring.seq, fail); // the loop added by "a" is after the limit
   assert.deepEqual(log, ["a", "c"]);
   ring.runLoops(ring.seq, fail);
@@ -170,8 +196,8 @@ Deno.test("TimerRing reports exceptions and carries on", () => {
   let after = false;
   ring.defer(1, 0, function boom() {
     throw new Error("boom");
-  }, []);
-  ring.defer(1, 0, () => after = true, []);
+  });
+  ring.defer(1, 0, () => after = true);
   ring.runDue(1, (err) => errors.push(err));
   assert.equal(errors.length, 1);
   assert.equal(after, true);
@@ -180,10 +206,10 @@ Deno.test("TimerRing reports exceptions and carries on", () => {
 Deno.test("TimerRing.cancelAll deactivates every handle", () => {
   const ring = new TimerRing();
   const timers = [
-    ring.defer(5, 0, () => {}, []),
-    ring.defer(5, 5, () => {}, []),
-    ring.callback(() => {}, []),
-    ring.loop(() => {}, []),
+    ring.defer(5, 0, () => {}),
+    ring.defer(5, 5, () => {}),
+    ring.callback(() => {}),
+    ring.loop(() => {}),
   ];
   ring.cancelAll();
   assert.deepEqual(timers.map((t) => t.active), [false, false, false, false]);
@@ -223,7 +249,7 @@ for (const slots of [32, 1024, 4096, 65536]) {
       const entry: Entry = { name: name++, tick: 0, order: 0, period, due: now + delay };
       entry.tick = Math.max(Math.ceil(entry.due), cursor + 1);
       entry.order = order++;
-      entry.timer = ring.defer(entry.due, period, () => fired.push(entry.name), []);
+      entry.timer = ring.defer(entry.due, period, () => fired.push(entry.name));
       pending.set(entry.name, entry);
     };
     for (let step = 0; step < 3000; step++) {
@@ -295,11 +321,11 @@ Deno.test("TimerRing adds a page of 4,096 records when every record is in use", 
   const ring = new TimerRing({ slots: 32 });
   assert.equal(ring.capacity, 0); // no page before the first timer
   const timers: Timer[] = [];
-  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}));
   assert.equal(ring.capacity, PAGE);
-  timers.push(ring.defer(10, 0, () => {}, []));
+  timers.push(ring.defer(10, 0, () => {}));
   assert.equal(ring.capacity, 2 * PAGE);
-  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}, []));
+  for (let i = 0; i < PAGE; i++) timers.push(ring.defer(10, 0, () => {}));
   assert.equal(ring.capacity, 3 * PAGE);
   assert.ok(timers.every((timer) => timer.active));
 });
@@ -309,7 +335,7 @@ Deno.test("TimerRing fires timers spread over four pages in deadline order, ties
   const count = 3 * PAGE + 100; // into page 3
   const log: number[] = [];
   // Deadlines run backwards with the record numbers, in pairs of equal deadlines.
-  for (let i = 0; i < count; i++) ring.defer(count - (i >> 1), 0, () => log.push(i), []);
+  for (let i = 0; i < count; i++) ring.defer(count - (i >> 1), 0, () => log.push(i));
   ring.runDue(count + 1, fail);
   const expected = Array.from({ length: count }, (_, i) => i)
     .sort((a, b) => (b >> 1) - (a >> 1) || a - b);
@@ -322,7 +348,7 @@ Deno.test("TimerRing cancels timers at page boundaries without breaking the list
   const count = 2 * PAGE + 10;
   const log: number[] = [];
   // One deadline: all in one slot's list, linked across pages 0, 1 and 2.
-  const timers = Array.from({ length: count }, (_, i) => ring.defer(50, 0, () => log.push(i), []));
+  const timers = Array.from({ length: count }, (_, i) => ring.defer(50, 0, () => log.push(i)));
   const cancelled = new Set([0, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE - 1, 2 * PAGE, count - 1]);
   for (const i of cancelled) timers[i]!.cancel();
   for (const i of cancelled) assert.equal(timers[i]!.active, false, `timer ${i}`);
@@ -336,13 +362,13 @@ Deno.test("TimerRing cancels timers at page boundaries without breaking the list
 
 Deno.test("TimerRing reuses freed records on a grown page before adding a page, without reviving stale handles", () => {
   const ring = new TimerRing({ slots: 32 });
-  const old = Array.from({ length: 2 * PAGE }, () => ring.defer(10, 0, () => {}, []));
+  const old = Array.from({ length: 2 * PAGE }, () => ring.defer(10, 0, () => {}));
   assert.equal(ring.capacity, 2 * PAGE);
   // Free 500 records on page 1.
   const freed = old.slice(PAGE + 1500, PAGE + 2000);
   for (const timer of freed) timer.cancel();
   const fired: number[] = [];
-  const reused = Array.from({ length: 500 }, (_, i) => ring.defer(20, 0, () => fired.push(i), []));
+  const reused = Array.from({ length: 500 }, (_, i) => ring.defer(20, 0, () => fired.push(i)));
   assert.equal(ring.capacity, 2 * PAGE, "no page added while freed records remain");
   assert.ok(freed.every((timer) => !timer.active), "a freed record's old handle stays inactive");
   for (const timer of freed) timer.cancel(); // a stale cancel must not touch the new timer
@@ -353,13 +379,22 @@ Deno.test("TimerRing reuses freed records on a grown page before adding a page, 
   assert.equal(ring.size, 0);
 });
 
+Deno.test("TimerRing calls each timer's own function across call pages of 65,536 records", () => {
+  const ring = new TimerRing({ slots: 32 });
+  const count = 65_536 * 2 + 3;
+  const seen = new Int32Array(count);
+  for (let i = 0; i < count; i++) ring.defer(10, 0, [(n) => seen[n as number]! += 1, i]);
+  ring.runDue(10, fail);
+  assert.ok(seen.every((n) => n === 1), "every timer ran once, with its own argument");
+});
+
 Deno.test("TimerRing restarts from record 0 once every timer is gone, keeping its pages", () => {
   const ring = new TimerRing({ slots: 32 });
-  const first = Array.from({ length: 2 * PAGE + 5 }, () => ring.defer(10, 0, () => {}, []));
+  const first = Array.from({ length: 2 * PAGE + 5 }, () => ring.defer(10, 0, () => {}));
   const capacity = ring.capacity;
   for (const timer of first) timer.cancel();
   let fired = 0;
-  for (let i = 0; i < first.length; i++) ring.defer(10, 0, () => fired++, []);
+  for (let i = 0; i < first.length; i++) ring.defer(10, 0, () => fired++);
   assert.equal(ring.capacity, capacity);
   assert.ok(first.every((timer) => !timer.active));
   ring.runDue(10, fail);
@@ -371,10 +406,10 @@ Deno.test("TimerRing fires the rest of a slot after a timer's function made it a
   const log: string[] = [];
   ring.defer(10, 0, () => {
     log.push("first");
-    for (let i = 0; i < PAGE; i++) ring.defer(1000, 0, () => {}, []);
-  }, []);
-  ring.defer(10, 0, () => log.push("second"), []);
-  ring.defer(42, 0, () => log.push("same slot, later round"), []); // 42 & 31 = 10
+    for (let i = 0; i < PAGE; i++) ring.defer(1000, 0, () => {});
+  });
+  ring.defer(10, 0, () => log.push("second"));
+  ring.defer(42, 0, () => log.push("same slot, later round")); // 42 & 31 = 10
   assert.equal(ring.capacity, PAGE);
   ring.runDue(10, fail);
   assert.equal(ring.capacity, 2 * PAGE);
