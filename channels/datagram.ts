@@ -90,8 +90,8 @@ const CLOSED = "Cannot write: the datagram channel is closed or closing; check c
  * logs a `DatagramError` and keeps the channel open; any other error (an
  * exception thrown by a callback) is logged and closes the channel.
  *
- * Frames are views valid only during `onRead`: copy (`data.slice()`) to
- * keep one. `write()` copies its data, so a frame may be written back.
+ * Frames are views Pants reuses, valid only during `onRead`: copy
+ * (`data.slice()`) to keep one. `write()` copies its data, so a frame may be written back.
  *
  * Deno checks `--allow-net` for every destination, replies included: a
  * server that answers anyone needs plain `--allow-net`; one for local

@@ -48,8 +48,9 @@ type State = StreamPhase;
  *
  * Subclass it and override the `on…` callbacks. Input reaches `onRead` cut
  * into frames by `readDelimiter` (see {@linkcode FramedChannel.readDelimiter}).
- * Frames are views into Pants' receive buffer, valid only during `onRead`:
- * copy (`frame.slice()`) to keep one.
+ * Frames are views Pants reuses (of its receive buffer, or for frames of up
+ * to 256 bytes of a copy), valid only during `onRead`: copy
+ * (`frame.slice()`) to keep one.
  *
  * @example An echo server
  * ```ts

@@ -61,7 +61,8 @@ export abstract class StreamCallbacks extends BufferedChannel {
 
   /**
    * Called with each frame (see {@linkcode Stream.readDelimiter}). A
-   * `Uint8Array` frame is only valid during the call.
+   * `Uint8Array` frame is only valid during the call: Pants reuses its
+   * bytes, and for short frames the object itself, for later frames.
    *
    * @param _data The frame; `Struct` and `NetStruct` delimiters pass one argument per field.
    */

@@ -78,4 +78,12 @@ export interface FramingCore {
   bytes(id: number): Uint8Array;
   /** Index in `bytes(id)` of the region's first unconsumed byte. */
   base(id: number): number;
+  /**
+   * The `length` bytes at index `at` of `bytes(id)`, for a frame callback.
+   * Valid until the next `frame`, `open`, `append` or `close` call: a short
+   * frame may come as a copy in a staging area, and the same object may
+   * come back for a later frame of the same length. Call it after
+   * `bytes(id)`, with no `open`, `append` or `close` in between.
+   */
+  frame(id: number, at: number, length: number): Uint8Array;
 }

@@ -78,6 +78,9 @@ const TRIMMED = 1024;
 
 const EMPTY = new Uint8Array(0);
 
+/** A frame from the core's staging area is being delivered (see `#drainCore`). */
+let staging = false;
+
 /** The bytes of an incomplete character a streaming decoder holds after `held` + `view`. */
 function heldUtf8(held: Uint8Array, view: Uint8Array): Uint8Array {
   if (view.length > 0 && view[view.length - 1]! < 0x80) return EMPTY; // ends on ASCII
@@ -417,22 +420,36 @@ export class Deframer {
         if (this.#epoch !== epoch) break;
       }
     } else if (this.#encoding === null) {
-      // A view made from the buffer costs less than subarray() (no species
-      // lookup). Callbacks never grow the core's memory (only appends do),
-      // so the buffer stays attached for the whole batch.
+      // `core.frame` hands a short frame out as a copy through a view it
+      // reuses (no object per frame). That staging area is one per core: a
+      // frame delivered while another one is (a callback that feeds another
+      // deframer at once) gets a view of its own, made from the buffer (less
+      // costly than subarray(): no species lookup). Callbacks never grow the
+      // core's memory (only appends do), so the buffer stays attached for
+      // the whole batch.
+      const stage = !staging;
+      staging = true;
       const buffer = bytes.buffer;
-      const offset = bytes.byteOffset + base;
-      while (i < count) {
-        const at = i++ * 3;
-        consumed = frames[at + 2]!;
-        this.#frameNext = consumed;
-        const start = frames[at]!;
-        try {
-          host[frameReady](new Uint8Array(buffer, offset + start, frames[at + 1]! - start));
-        } catch (error) {
-          host[framingFailed](error);
+      try {
+        while (i < count) {
+          const at = i++ * 3;
+          consumed = frames[at + 2]!;
+          this.#frameNext = consumed;
+          const start = base + frames[at]!;
+          const length = frames[at + 1]! + base - start;
+          try {
+            host[frameReady](
+              stage
+                ? core.frame(region, start, length)
+                : new Uint8Array(buffer, bytes.byteOffset + start, length),
+            );
+          } catch (error) {
+            host[framingFailed](error);
+          }
+          if (this.#epoch !== epoch) break;
         }
-        if (this.#epoch !== epoch) break;
+      } finally {
+        if (stage) staging = false;
       }
     } else {
       while (i < count) {

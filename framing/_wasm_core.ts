@@ -9,7 +9,12 @@
 import { type FramingCore, MAX_FRAMES_PER_SCAN } from "./_core.ts";
 import { type FrameRule, MAX_INT32 } from "./frame_rule.ts";
 import { checkRule } from "./_rule.ts";
-import { type FramingExports, instantiateFraming, MAX_REGION_BYTES } from "../wasm/framing.ts";
+import {
+  type FramingExports,
+  instantiateFraming,
+  MAX_REGION_BYTES,
+  MAX_STAGED_FRAME,
+} from "../wasm/framing.ts";
 import { bufferGauges } from "../engine/stats.ts";
 
 /**
@@ -48,6 +53,9 @@ export class WasmFramingCore implements FramingCore {
   #frames: Int32Array;
   #framesAt: number;
   #scratchAt: number;
+  #stageAt: number;
+  /** Views of the staging area by length (index), made on first use, dropped when memory grows. */
+  #staged: (Uint8Array | null)[] = Array.from({ length: MAX_STAGED_FRAME + 1 }, () => null);
 
   /** Instantiates the module (synchronously) with a memory of its own. */
   constructor() {
@@ -55,6 +63,7 @@ export class WasmFramingCore implements FramingCore {
     this.#memory = this.#wasm.memory;
     this.#framesAt = this.#wasm.frames() >>> 0;
     this.#scratchAt = this.#wasm.scratch() >>> 0;
+    this.#stageAt = this.#wasm.stage() >>> 0;
     this.#buffer = this.#memory.buffer;
     this.#bytes = new Uint8Array(this.#buffer);
     this.#frames = new Int32Array(this.#buffer, this.#framesAt, 3 * MAX_FRAMES_PER_SCAN);
@@ -67,6 +76,7 @@ export class WasmFramingCore implements FramingCore {
     this.#buffer = buffer;
     this.#bytes = new Uint8Array(buffer);
     this.#frames = new Int32Array(buffer, this.#framesAt, 3 * MAX_FRAMES_PER_SCAN);
+    this.#staged.fill(null);
   }
 
   /**
@@ -225,6 +235,26 @@ export class WasmFramingCore implements FramingCore {
   bytes(_id: number): Uint8Array {
     if (this.#memory.buffer !== this.#buffer) this.#views();
     return this.#bytes;
+  }
+
+  /**
+   * A frame for a callback. Up to `MAX_STAGED_FRAME` bytes it is copied
+   * into the staging area (one call into the module) and handed out through
+   * the one view of that length, made once: a short frame costs a copy of
+   * its bytes instead of a new `Uint8Array` (which, with the garbage it
+   * leaves, costs more than the rest of a frame's path together). Longer
+   * frames get a view of their region.
+   *
+   * @param _id The region (the memory is the same for all).
+   * @param at The address of the frame's first byte (in `bytes(id)`, fetched after the last `append`).
+   * @param length Its length.
+   * @returns A view valid until the next `frame`, `open`, `append` or `close` call.
+   */
+  frame(_id: number, at: number, length: number): Uint8Array {
+    if (length > MAX_STAGED_FRAME) return new Uint8Array(this.#buffer, at, length);
+    this.#wasm.stageFrame(at, length);
+    return this.#staged[length] ??
+      (this.#staged[length] = new Uint8Array(this.#buffer, this.#stageAt, length));
   }
 
   /**

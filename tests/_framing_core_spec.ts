@@ -648,4 +648,20 @@ export function framingCoreSpec(name: string, make: () => FramingCore): void {
     core.append(id, encoder.encode("ok\n"));
     assert.deepEqual(scanTexts(core, id), ["ok"]);
   });
+
+  test(
+    "frame returns the bytes at an index of bytes(id), for every length up to 300",
+    (core, id) => {
+      const data = Uint8Array.from({ length: 700 }, (_, i) => (i * 7 + 3) & 0xff);
+      core.append(id, data);
+      core.bytes(id);
+      const base = core.base(id);
+      for (let length = 0; length <= 300; length++) {
+        const at = base + (length * 13) % 400;
+        const frame = core.frame(id, at, length);
+        assert.equal(frame.length, length);
+        assert.deepEqual([...frame], [...data.subarray(at - base, at - base + length)]);
+      }
+    },
+  );
 }

@@ -264,6 +264,18 @@ export class ReferenceFramingCore implements FramingCore {
     return this.#region(id).read;
   }
 
+  /**
+   * A view of `length` bytes at index `at` of `bytes(id)` (never a copy here).
+   *
+   * @param id The region.
+   * @param at The index of the first byte.
+   * @param length How many bytes.
+   * @returns The view.
+   */
+  frame(id: number, at: number, length: number): Uint8Array {
+    return this.#region(id).data.subarray(at, at + length);
+  }
+
   #region(id: number): Region {
     const region = this.#regions.get(id);
     if (region === undefined) {

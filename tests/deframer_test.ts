@@ -153,6 +153,9 @@ class FailingAppendCore implements FramingCore {
   base(id: number): number {
     return this.#inner.base(id);
   }
+  frame(id: number, at: number, length: number): Uint8Array {
+    return this.#inner.frame(id, at, length);
+  }
 }
 
 const SEED = testSeed(0x0def_5eed);
@@ -720,6 +723,38 @@ function deframerSpec(name: string, make: () => FramingCore): void {
     deframer.push(bytes("\x00\x02ok\x01\x00"));
     assert.deepEqual(host.calls, [["record", [bytes("ok")]], ["overflow", 2 + 256, 16]]);
     assert.equal(deframer.buffered, 0);
+  });
+
+  test("keeps a frame's bytes while its callback makes another deframer deliver one", (_, core) => {
+    const seen: string[] = [];
+    const host = (onFrame: (frame: Uint8Array) => void): DeframerHost => ({
+      [frameReady]: (data) => onFrame(data as Uint8Array),
+      [recordReady]: () => {},
+      [inputOverflow]: () => {},
+      [framingFailed]: (error) => {
+        throw error;
+      },
+    });
+    const inner = new Deframer(
+      host((frame) => seen.push(`inner ${latin1(frame)}`)),
+      "stream",
+      core,
+    );
+    inner.readDelimiter = "\n";
+    const outer = new Deframer(
+      host((frame) => {
+        // A frame of the same length delivered meanwhile must not show through.
+        if (seen.length === 0) inner.push(bytes("WXYZ\n"));
+        seen.push(`outer ${latin1(frame)}`);
+      }),
+      "stream",
+      core,
+    );
+    outer.readDelimiter = "\n";
+    outer.push(bytes("abcd\nefgh\n"));
+    assert.deepEqual(seen, ["inner WXYZ", "outer abcd", "outer efgh"]);
+    inner.close();
+    outer.close();
   });
 
   test("matches a RegExp over bytes 0x80 to 0x9f by their value", (open) => {

@@ -36,6 +36,19 @@ export const MAX_REGION_BYTES: number = 2 ** 30;
  */
 export const MIN_REGION_BYTES = 1024;
 
+/**
+ * Longest frame `stageFrame` copies (`STAGE_BYTES` in `wasm/assembly/layout.ts`):
+ * shorter frames are handed out as a copy in the staging area, through one
+ * view per length; longer ones as a view of their region.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_STAGED_FRAME } from "./framing.ts";
+ * console.log(MAX_STAGED_FRAME); // 256
+ * ```
+ */
+export const MAX_STAGED_FRAME = 256;
+
 /** The module's exports (wasm/assembly/framing.ts). Pointers come back as i32: use `>>> 0`. */
 export interface FramingExports {
   readonly memory: WebAssembly.Memory;
@@ -45,6 +58,8 @@ export interface FramingExports {
   liveBytes(): number;
   scratch(): number;
   frames(): number;
+  stage(): number;
+  stageFrame(at: number, length: number): void;
   overflowBytes(): number;
   setDelimiter(id: number, length: number): void;
   setFixed(id: number, size: number): void;

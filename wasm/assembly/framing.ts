@@ -27,6 +27,8 @@ import {
   MAX_CAPACITY,
   RULE_OFFSET,
   SCRATCH,
+  STAGE,
+  STAGE_BYTES,
   STEP_BYTES,
 } from "./layout.ts";
 import { overflowCount, scanByte, scanBytes, scanFixed, scanRecord } from "./scan.ts";
@@ -106,6 +108,23 @@ export function liveBytes(): f64 {
 /** Where the wrapper writes a rule's delimiter bytes or steps before setting it. */
 export function scratch(): usize {
   return SCRATCH;
+}
+
+/** Where stageFrame copies a frame. */
+export function stage(): usize {
+  return STAGE;
+}
+
+/**
+ * Copies the `n` bytes at `p` (a frame of at most STAGE_BYTES; longer ones
+ * are cut to that) to STAGE: one call per short frame, no host view. It
+ * moves whole v128s, inline (memory.copy is a call out of the module): up
+ * to 15 bytes past the frame are read (the heap's slack keeps that inside
+ * memory) and written to STAGE's spare 16 bytes.
+ */
+export function stageFrame(p: usize, n: u32): void {
+  const end = <usize>min(n, STAGE_BYTES);
+  for (let i: usize = 0; i < end; i += 16) v128.store(STAGE + i, v128.load(p + i));
 }
 
 /** Where scan writes its frame triples. */

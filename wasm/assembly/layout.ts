@@ -52,6 +52,13 @@ export const KIND_RECORD: u32 = 4;
 // Static areas.
 /** The frame triples written by scan. */
 export const FRAMES: usize = memory.data(MAX_FRAMES * 12, 16);
+/** Longest frame the wrapper hands out as a copy in STAGE (MAX_STAGED_FRAME in wasm/framing.ts). */
+export const STAGE_BYTES: u32 = 256;
+/**
+ * Where stageFrame copies a short frame, for a view the wrapper reuses per
+ * length (16 bytes more: the copy moves whole v128s).
+ */
+export const STAGE: usize = memory.data(STAGE_BYTES + 16, 16);
 /** Where the wrapper stages a rule's delimiter bytes or steps before setDelimiter/setRecord. */
 export const SCRATCH: usize = memory.data(RULE_BYTES, 16);
 /** Free-list heads, one u32 per size class (index = log2 of the block size). */
