@@ -1,17 +1,40 @@
 /**
  * A stream's send queue: `write()` calls append to one growable buffer while
  * the socket writes the other, so many small writes in one iteration become
- * one socket write, and steady traffic allocates nothing.
+ * one socket write. A queue that drained gives its buffers to a pool shared
+ * by every stream, and its next write takes one from there: an idle stream
+ * holds no send buffer, and steady traffic allocates nothing.
  *
  * @module
  */
 
 const encoder = new TextEncoder();
 const INITIAL_CAPACITY = 256;
-/** Buffers larger than this are dropped once drained, so idle streams stay small. */
+/** Buffers larger than this are dropped once drained, not kept or pooled. */
 const KEEP_CAPACITY = 64 * 1024;
+/** The most bytes the pool holds. */
+const POOL_BYTES = 1024 * 1024;
+
+/** Drained buffers, last in first out. */
+const pool: Uint8Array[] = [];
+let pooledBytes = 0;
+
+/** Keeps a drained buffer for the next queue that needs one (if it is small and the pool not full). */
+function recycle(buffer: Uint8Array): void {
+  if (buffer.length > KEEP_CAPACITY || pooledBytes + buffer.length > POOL_BYTES) return;
+  pool.push(buffer);
+  pooledBytes += buffer.length;
+}
 
 function grow(buffer: Uint8Array | null, used: number, needed: number): Uint8Array {
+  if (buffer === null) {
+    const top = pool[pool.length - 1];
+    if (top !== undefined && top.length >= needed) {
+      pool.pop();
+      pooledBytes -= top.length;
+      return top;
+    }
+  }
   let capacity = buffer === null ? INITIAL_CAPACITY : buffer.length;
   while (capacity < needed) capacity *= 2;
   const next = new Uint8Array(capacity);
@@ -84,22 +107,25 @@ export class SendQueue {
     this.#sendingLength -= n;
   }
 
-  /** Returns a fully written buffer for reuse. */
+  /** Returns a fully written buffer: kept for the writes queued meanwhile, else pooled. */
   release(): void {
     const buffer = this.#sending!;
     this.#sending = null;
     this.#sendingLength = 0;
-    if (buffer.length <= KEEP_CAPACITY && this.#pending === null) this.#pending = buffer;
-    else if (buffer.length <= KEEP_CAPACITY) this.#spare = buffer;
-    if (
-      this.#pendingLength === 0 && this.#pending !== null && this.#pending.length > KEEP_CAPACITY
-    ) {
-      this.#pending = null;
+    if (this.#pendingLength > 0) {
+      if (buffer.length <= KEEP_CAPACITY) this.#spare = buffer;
+      return;
     }
+    recycle(buffer);
+    if (this.#pending !== null) recycle(this.#pending);
+    this.#pending = null;
   }
 
   /** Forgets everything queued (on a close without flush). */
   clear(): void {
+    // The buffer being sent stays out of the pool: a socket write may still hold it.
+    if (this.#pending !== null) recycle(this.#pending);
+    if (this.#spare !== null) recycle(this.#spare);
     this.#pending = null;
     this.#spare = null;
     this.#sending = null;
