@@ -20,6 +20,16 @@ export const haproxy: string | undefined = ["haproxy", "/usr/sbin/haproxy"].find
 });
 if (haproxy === undefined) explainSkip("haproxy", "haproxy");
 
+/** The start of a test's HAProxy configuration: TCP mode, short timeouts. */
+export const HAPROXY_TCP_DEFAULTS = `global
+  maxconn 64
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+`;
+
 /** A running HAProxy. */
 export interface RunningHaproxy {
   /** Kills it and removes its configuration. */

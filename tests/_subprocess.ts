@@ -98,16 +98,44 @@ export async function waitForPort(
   }
 }
 
-/** Runs python3 with a script given inline; returns stdout (throws on failure). */
-export async function python(script: string, args: string[] = []): Promise<string> {
-  const output = await new Deno.Command("python3", {
+/**
+ * Debian's Python, for the tests that need its `websockets` package (which
+ * `.ci/run` installs with apt): a `python3` earlier on PATH may lack it.
+ */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
+/** Whether {@linkcode SYSTEM_PYTHON} can import `websockets`. */
+export function systemPythonHasWebsockets(): boolean {
+  try {
+    return new Deno.Command(SYSTEM_PYTHON, {
+      args: ["-c", "import websockets"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs a Python script given inline (unbuffered); returns stdout (throws on failure).
+ *
+ * @param command The interpreter: `python3` on PATH unless given.
+ */
+export async function python(
+  script: string,
+  args: string[] = [],
+  command = "python3",
+): Promise<string> {
+  const output = await new Deno.Command(command, {
     args: ["-c", script, ...args],
     stdout: "piped",
     stderr: "piped",
+    env: { PYTHONUNBUFFERED: "1" },
   }).output();
   const out = new TextDecoder().decode(output.stdout);
   if (!output.success) {
-    throw new Error(`python3 failed: ${new TextDecoder().decode(output.stderr)}\n${out}`);
+    throw new Error(`${command} failed: ${new TextDecoder().decode(output.stderr)}\n${out}`);
   }
   return out;
 }

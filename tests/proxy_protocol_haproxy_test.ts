@@ -9,7 +9,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { type ProxyHeader, Server, Stream } from "../mod.ts";
 import { listening, text, until, withEngine } from "./_helpers.ts";
-import { haproxy, runHaproxy } from "./_haproxy.ts";
+import { haproxy, HAPROXY_TCP_DEFAULTS, runHaproxy } from "./_haproxy.ts";
 import { freePort, python } from "./_subprocess.ts";
 
 /** Greets each connection with the address it reports, then echoes one line. */
@@ -58,14 +58,7 @@ s.close()
 `;
 
 function config(v1: number, v2: number, relay: number, backend: number): string {
-  return `global
-  maxconn 64
-defaults
-  mode tcp
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-frontend v1
+  return `${HAPROXY_TCP_DEFAULTS}frontend v1
   bind 127.0.0.1:${v1}
   default_backend v1
 frontend v2

@@ -13,21 +13,11 @@
 import assert from "node:assert/strict";
 import { type Engine, WebSocketChannel, WebSocketServer } from "../mod.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { haproxy, runHaproxy } from "./_haproxy.ts";
-import { freePort } from "./_subprocess.ts";
+import { haproxy, HAPROXY_TCP_DEFAULTS, runHaproxy } from "./_haproxy.ts";
+import { freePort, python, SYSTEM_PYTHON, systemPythonHasWebsockets } from "./_subprocess.ts";
 import { listening } from "./_ws_frames.ts";
 
-const PYTHON = "/usr/bin/python3";
-
-function hasWebsockets(): boolean {
-  try {
-    return new Deno.Command(PYTHON, { args: ["-c", "import websockets"], stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const noPython = !hasWebsockets();
+const noPython = !systemPythonHasWebsockets();
 if (noPython) {
   console.log(
     "skipped: /usr/bin/python3 cannot import websockets (apt install python3-websockets)",
@@ -69,14 +59,7 @@ class Backend extends WebSocketServer<Reporter> {
 }
 
 function config(front: number, ready: number, backend: number): string {
-  return `global
-  maxconn 64
-defaults
-  mode tcp
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-frontend ready
+  return `${HAPROXY_TCP_DEFAULTS}frontend ready
   bind 127.0.0.1:${ready}
   tcp-request connection reject
 frontend ws
@@ -106,18 +89,9 @@ async function withHaproxy(
   });
 }
 
-/** Runs a Python script with /usr/bin/python3; returns its stdout lines (throws on failure). */
+/** Runs a Python client against `port`; returns its stdout lines. */
 async function runPython(script: string, port: number): Promise<string[]> {
-  const output = await new Deno.Command(PYTHON, {
-    args: ["-c", script, String(port)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(output.stdout);
-  if (!output.success) {
-    throw new Error(`python failed: ${new TextDecoder().decode(output.stderr)}\n${out}`);
-  }
-  return out.trimEnd().split("\n");
+  return (await python(script, [String(port)], SYSTEM_PYTHON)).trimEnd().split("\n");
 }
 
 /** A websockets client bound to 127.0.0.2: its own address, then what it got. */

@@ -6,24 +6,10 @@
 import assert from "node:assert/strict";
 import { WebSocketChannel, WebSocketServer } from "../mod.ts";
 import { until, withEngine } from "./_helpers.ts";
-import { Subprocess } from "./_subprocess.ts";
+import { python, Subprocess, SYSTEM_PYTHON, systemPythonHasWebsockets } from "./_subprocess.ts";
 import { listening } from "./_ws_frames.ts";
 
-const PYTHON = "/usr/bin/python3";
-
-function hasWebsockets(): boolean {
-  try {
-    return new Deno.Command(PYTHON, {
-      args: ["-c", "import websockets"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const ignore = !hasWebsockets();
+const ignore = !systemPythonHasWebsockets();
 if (ignore) {
   console.log(
     "skipped: /usr/bin/python3 cannot import websockets (apt install python3-websockets)",
@@ -34,21 +20,6 @@ class Echo extends WebSocketChannel {
   override onRead(message: string | Uint8Array): void {
     this.write(message);
   }
-}
-
-/** Runs a Python script with /usr/bin/python3; returns its stdout (throws on failure). */
-async function runPython(script: string, args: string[]): Promise<string> {
-  const output = await new Deno.Command(PYTHON, {
-    args: ["-c", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { PYTHONUNBUFFERED: "1" },
-  }).output();
-  const out = new TextDecoder().decode(output.stdout);
-  if (!output.success) {
-    throw new Error(`python failed: ${new TextDecoder().decode(output.stderr)}\n${out}`);
-  }
-  return out;
 }
 
 const CLIENT = `
@@ -86,7 +57,7 @@ Deno.test({
       const server = new WebSocketServer({ ConnectionClass: Recorder, engine, protocols: ["v2"] });
       server.listen(["127.0.0.1", 0]);
       const { port } = (await listening(server)) as Deno.NetAddr;
-      const out = await runPython(CLIENT, [`ws://127.0.0.1:${port}/py`]);
+      const out = await python(CLIENT, [`ws://127.0.0.1:${port}/py`], SYSTEM_PYTHON);
       assert.match(out, /^PROTOCOL v2$/m);
       assert.match(out, /^TEXT héllo$/m);
       assert.match(out, /^BINARY 256000 True$/m);
@@ -119,7 +90,9 @@ Deno.test({
   name: "WebSocketChannel.connect talks to a Python websockets server: headers, masking, close",
   ignore,
   fn: async () => {
-    const python = new Subprocess(PYTHON, ["-c", SERVER], { env: { PYTHONUNBUFFERED: "1" } });
+    const python = new Subprocess(SYSTEM_PYTHON, ["-c", SERVER], {
+      env: { PYTHONUNBUFFERED: "1" },
+    });
     try {
       const port = Number((await python.waitForMatch(/PORT (\d+)\n/))[1]);
       const got: (string | number)[] = [];
