@@ -84,11 +84,12 @@ export class Engine {
    */
   readonly [statistics]: EngineStatistics = new EngineStatistics();
   readonly #loop: RunLoop;
-  readonly #neverStarted: NeverStarted = new NeverStarted(() =>
+  readonly #neverStarted: NeverStarted = new NeverStarted((finished) =>
     neverStartedWarning(
       this.#loop.channels.describe(),
       this.#loop.ring.size,
       this === defaultEngine,
+      finished,
     )
   );
 
@@ -497,6 +498,7 @@ export class Engine {
   start(): Promise<void> {
     const started = this.#loop.start();
     this.#neverStarted.disarm();
+    this.#loop.addFinishHook(() => this.#neverStarted.finished());
     return started;
   }
 
@@ -577,7 +579,7 @@ export class Engine {
    * @ignore
    */
   [drivenByHand](): void {
-    this.#neverStarted.disarm();
+    this.#neverStarted.off();
   }
 }
 

@@ -114,3 +114,32 @@ timer.cancel();`);
   strictEqual(run.code, 0);
   deepStrictEqual(run.warnings, []);
 });
+
+Deno.test("A script that queues work after its engine ran out of work warns once at exit", async () => {
+  const run = await runScript(
+    `
+engine.defer(1, () => console.log("timer ran"));
+await engine.start();
+class Late extends Stream {}
+new Late().connect(["127.0.0.1", 1]);
+console.log("end of script");`,
+    ["--allow-net=127.0.0.1"],
+  );
+  strictEqual(run.code, 0);
+  strictEqual(run.stdout, "timer ran\nend of script\n");
+  deepStrictEqual(run.warnings, [
+    "Pants: the engine had already finished (out of work, or stopped), so 1 stream (Late) queued " +
+    "after that did nothing: call engine.start() again after queueing work",
+  ]);
+});
+
+Deno.test("An engine started again for the work queued after it finished does not warn", async () => {
+  const run = await runScript(`
+engine.defer(1, () => console.log("first"));
+await engine.start();
+engine.defer(1, () => console.log("second"));
+await engine.start();`);
+  strictEqual(run.code, 0);
+  strictEqual(run.stdout, "first\nsecond\n");
+  deepStrictEqual(run.warnings, []);
+});
