@@ -20,6 +20,7 @@
 
 import type { Row } from "./net/_table.ts";
 import type { RunResult } from "./net/_harness.ts";
+import { SERVERS } from "./net/_scenarios.ts";
 
 /** One line of the goals table. */
 interface Goal {
@@ -62,8 +63,16 @@ const x = (ratio: number | null): string => ratio === null ? "n/a" : `${ratio.to
 const count = (value: number | null, unit: string): string =>
   value === null ? "n/a" : `${Math.round(value).toLocaleString("en-US")} ${unit}`;
 
-/** Servers that are Pants or the C reference (not a peer a Deno user would pick). */
-const notPeer = (server: string): boolean => server.startsWith("pants") || server.startsWith("c");
+/** A Pants server (`SERVERS`' own flag). */
+const isPants = (server: string): boolean => SERVERS.get(server)?.pants === true;
+/** Pants or the C reference: not a peer a Deno user would pick. */
+const notPeer = (server: string): boolean =>
+  isPants(server) || SERVERS.get(server)?.runtime === "c";
+
+/** The Pants row of a scenario's rows. */
+function pantsRow(rows: Row[]): Row | null {
+  return rows.find((row) => isPants(row.server)) ?? null;
+}
 
 function scenarioRows(report: NetReport, id: string): Row[] {
   return report.rows.filter((row) => row.scenario === id);
@@ -78,7 +87,7 @@ function bestPeer(rows: Row[], lowerIsBetter = false): Row | null {
 
 function ratioGoal(report: NetReport, id: string, workload: string, atLeast: number): Goal {
   const rows = scenarioRows(report, id);
-  const pants = rows.find((row) => row.server.startsWith("pants")) ?? null;
+  const pants = pantsRow(rows);
   const peer = bestPeer(rows);
   const ratio = pants?.ratio ?? null;
   return {
@@ -108,7 +117,7 @@ function everyRoundGoal(report: NetReport): Goal {
   const worst = ratios.length === 0 ? null : Math.min(...ratios);
   return {
     workload: "echo 64 B, C=100",
-    pants: `${x(rows.find((row) => row.server === "pants")?.ratio ?? null)} (rounds ${
+    pants: `${x(pantsRow(rows)?.ratio ?? null)} (rounds ${
       ratios.map((ratio) => ratio.toFixed(2)).join(", ")
     })`,
     peer: peer === null ? "n/a" : `${peer.server} ${x(peer.ratio)}`,
@@ -120,7 +129,7 @@ function everyRoundGoal(report: NetReport): Goal {
 
 function churnGoal(report: NetReport): Goal {
   const rows = scenarioRows(report, "churn-10000");
-  const pants = rows.find((row) => row.server === "pants")?.median ?? null;
+  const pants = pantsRow(rows)?.median ?? null;
   const node = rows.find((row) => row.server === "node")?.median ?? null;
   const peer = bestPeer(rows);
   return {
@@ -135,7 +144,7 @@ function churnGoal(report: NetReport): Goal {
 
 function idleGoal(report: NetReport): Goal {
   const rows = scenarioRows(report, "idle-5000");
-  const pants = rows.find((row) => row.server === "pants")?.median ?? null;
+  const pants = pantsRow(rows)?.median ?? null;
   const peer = bestPeer(rows, true);
   return {
     workload: "idle memory, 5,000 connections",
